@@ -1,0 +1,93 @@
+// Package claims carries the end user's verified JWT claims from the edge to the owning service.
+// The edge strips any inbound x-mercato-claims header and, for a request with a valid token, sets
+// it to the token's payload (base64url JSON). Services believe it only from the edge's SPIFFE ID.
+package claims
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"mercato.dev/services/kit/identity"
+)
+
+// Header is the request header in which the edge forwards verified claims.
+const Header = "X-Mercato-Claims"
+
+// Roles of the JWT contract.
+const (
+	RoleCustomer = "customer"
+	RoleAdmin    = "admin"
+)
+
+// Claims are the parts of the end-user token that services act on.
+type Claims struct {
+	Subject   string   `json:"sub"` // the customer ID
+	Roles     []string `json:"roles"`
+	ExpiresAt int64    `json:"exp,omitempty"`
+}
+
+// IsAdmin reports whether the user holds the admin role.
+func (c Claims) IsAdmin() bool { return slices.Contains(c.Roles, RoleAdmin) }
+
+// CanActFor reports whether the user may act on the customer's resources: the owner or an admin.
+func (c Claims) CanActFor(customerID string) bool {
+	return c.IsAdmin() || (c.Subject != "" && strings.EqualFold(c.Subject, customerID))
+}
+
+// Encode returns the header value for c, as the edge writes it.
+func Encode(c Claims) string {
+	b, _ := json.Marshal(c) // a struct of strings and ints always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Decode parses a header value written by the edge.
+func Decode(v string) (Claims, error) {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "="))
+	if err != nil {
+		return Claims{}, fmt.Errorf("decode claims header: %w", err)
+	}
+	var c Claims
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Claims{}, fmt.Errorf("parse claims header: %w", err)
+	}
+	return c, nil
+}
+
+type key struct{}
+
+// From returns the end user's claims for the current call, if the edge forwarded any.
+func From(ctx context.Context) (Claims, bool) {
+	c, ok := ctx.Value(key{}).(Claims)
+	return c, ok
+}
+
+// With returns ctx carrying c (for tests and for the edge's own use).
+func With(ctx context.Context, c Claims) context.Context { return context.WithValue(ctx, key{}, c) }
+
+// Middleware moves the claims header into the request context when, and only when, the
+// authenticated caller is trusted to forward claims (the edge). From anyone else the header is
+// dropped, so a service can never be talked into trusting claims a workload made up.
+func Middleware(trusted spiffeid.ID, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := r.Header.Get(Header)
+		r.Header.Del(Header)
+		caller, ok := identity.Caller(r.Context())
+		if v == "" || !ok || caller != trusted {
+			next.ServeHTTP(w, r)
+			return
+		}
+		c, err := Decode(v)
+		if err != nil {
+			next.ServeHTTP(w, r) // malformed claims are no claims: owner checks then refuse
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(With(r.Context(), c)))
+	})
+}
