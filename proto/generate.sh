@@ -75,8 +75,9 @@ generate() {
   # Start from an empty output tree so removed protos leave no stale files.
   rm -rf gen/go/mercato gen/ts
   buf generate
-  log "go build + vet of generated code"
-  go build ./... && go vet ./...
+  log "go build + vet of the proto module on its own (GOWORK=off)"
+  GOWORK=off go build ./...
+  GOWORK=off go vet ./...
 }
 
 check_drift() {
