@@ -1,0 +1,14 @@
+//go:build !linux
+
+package issuer
+
+import (
+	"errors"
+	"net"
+)
+
+// readPeerCred is implemented on Linux only: the issuer attests callers with
+// SO_PEERCRED and /proc.
+func readPeerCred(*net.UnixConn) (peerInfo, error) {
+	return peerInfo{}, errors.New("attesting callers needs Linux (SO_PEERCRED and /proc)")
+}
