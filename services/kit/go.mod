@@ -44,3 +44,7 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260819154853-08b0e4226688 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+require mercato.dev/certs v0.0.0
+
+replace mercato.dev/certs => ../../certs

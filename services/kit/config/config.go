@@ -1,0 +1,103 @@
+// Package config reads a service's settings from the environment, with the platform's local
+// defaults (see the README's table), into an explicit struct that main hands to constructors.
+// Only main calls it; nothing deeper reads the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Services are Mercato's services, in the order of their default ports (810x, 910x).
+var Services = []string{"customers", "inventory", "orders", "payments", "notifications"}
+
+// Getenv is how settings are looked up; os.Getenv in main, a map in tests.
+type Getenv func(string) string
+
+// Service is what every service process needs to start.
+type Service struct {
+	Name         string
+	Addr         string // mTLS listener
+	AdminAddr    string // health and metrics, plain HTTP
+	DataDir      string
+	WorkloadAPI  string // unix:///…/agent.sock
+	DatabaseURL  string // sqlite file under DataDir unless <SERVICE>_DATABASE_URL is set
+	LogLevel     slog.Level
+	DrainTimeout time.Duration
+}
+
+// Load reads the settings of the named service.
+func Load(name string, getenv Getenv) (Service, error) {
+	i := slices.Index(Services, name)
+	if i < 0 {
+		return Service{}, fmt.Errorf("config: unknown service %q", name)
+	}
+	data := DataDir(getenv)
+	svc := Service{
+		Name:        name,
+		Addr:        Or(getenv(Var(name, "ADDR")), fmt.Sprintf("127.0.0.1:%d", 8101+i)),
+		AdminAddr:   Or(getenv(Var(name, "ADMIN_ADDR")), fmt.Sprintf("127.0.0.1:%d", 9101+i)),
+		DataDir:     data,
+		WorkloadAPI: WorkloadAPI(getenv),
+		DatabaseURL: Or(getenv(Var(name, "DATABASE_URL")), "sqlite://"+filepath.Join(data, name, name+".db")),
+	}
+	var errs []error
+	if err := svc.LogLevel.UnmarshalText([]byte(Or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	var err error
+	if svc.DrainTimeout, err = Duration(getenv, "DRAIN_TIMEOUT", 20*time.Second); err != nil {
+		errs = append(errs, err)
+	}
+	return svc, errors.Join(errs...)
+}
+
+// PeerAddr is where a peer service listens: <PEER>_ADDR, or its local default.
+func PeerAddr(peer string, getenv Getenv) string {
+	i := slices.Index(Services, peer)
+	return Or(getenv(Var(peer, "ADDR")), fmt.Sprintf("127.0.0.1:%d", 8101+i))
+}
+
+// DataDir is MERCATO_DATA, default ".data", made absolute.
+func DataDir(getenv Getenv) string {
+	dir, err := filepath.Abs(Or(getenv("MERCATO_DATA"), ".data"))
+	if err != nil {
+		return ".data"
+	}
+	return dir
+}
+
+// WorkloadAPI is SPIFFE_ENDPOINT_SOCKET (the variable go-spiffe reads), default the local
+// issuer's socket under the data directory.
+func WorkloadAPI(getenv Getenv) string {
+	return Or(getenv("SPIFFE_ENDPOINT_SOCKET"), "unix://"+filepath.Join(DataDir(getenv), "spiffe", "agent.sock"))
+}
+
+// Var names a service's variable: Var("orders", "ADDR") is ORDERS_ADDR.
+func Var(service, name string) string { return strings.ToUpper(service) + "_" + name }
+
+// Duration parses a Go duration variable, def when unset.
+func Duration(getenv Getenv, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return d, nil
+}
+
+// Or returns v, or def when v is empty.
+func Or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,74 @@
+package config_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mercato.dev/services/kit/config"
+)
+
+func env(m map[string]string) config.Getenv { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		service string
+		vars    map[string]string
+		check   func(t *testing.T, s config.Service)
+		wantErr string
+	}{
+		{name: "local defaults", service: "orders", vars: map[string]string{"MERCATO_DATA": "/d"},
+			check: func(t *testing.T, s config.Service) {
+				want := config.Service{Name: "orders", Addr: "127.0.0.1:8103", AdminAddr: "127.0.0.1:9103", DataDir: "/d",
+					WorkloadAPI: "unix:///d/spiffe/agent.sock", DatabaseURL: "sqlite:///d/orders/orders.db", DrainTimeout: 20 * time.Second}
+				if s != want {
+					t.Errorf("got %+v\nwant %+v", s, want)
+				}
+			}},
+		{name: "overrides", service: "notifications", vars: map[string]string{
+			"NOTIFICATIONS_ADDR": ":1", "NOTIFICATIONS_DATABASE_URL": "postgres://x", "SPIFFE_ENDPOINT_SOCKET": "unix:///s", "DRAIN_TIMEOUT": "3s"},
+			check: func(t *testing.T, s config.Service) {
+				if s.Addr != ":1" || s.AdminAddr != "127.0.0.1:9105" || s.DatabaseURL != "postgres://x" || s.WorkloadAPI != "unix:///s" || s.DrainTimeout != 3*time.Second {
+					t.Errorf("overrides not applied: %+v", s)
+				}
+			}},
+		{name: "relative data dir becomes absolute", service: "customers", vars: map[string]string{},
+			check: func(t *testing.T, s config.Service) {
+				if !filepath.IsAbs(s.DataDir) || filepath.Base(s.DataDir) != ".data" {
+					t.Errorf("data dir %q", s.DataDir)
+				}
+			}},
+		{name: "bad duration", service: "payments", vars: map[string]string{"DRAIN_TIMEOUT": "soon"}, wantErr: "DRAIN_TIMEOUT"},
+		{name: "bad log level", service: "payments", vars: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
+		{name: "unknown service", service: "shipping", wantErr: "unknown service"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := config.Load(tt.service, env(tt.vars))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, s)
+		})
+	}
+}
+
+func TestPeerAddr(t *testing.T) {
+	t.Parallel()
+	if got := config.PeerAddr("inventory", env(nil)); got != "127.0.0.1:8102" {
+		t.Errorf("default inventory addr = %q", got)
+	}
+	if got := config.PeerAddr("inventory", env(map[string]string{"INVENTORY_ADDR": "inv:443"})); got != "inv:443" {
+		t.Errorf("INVENTORY_ADDR ignored: %q", got)
+	}
+}
