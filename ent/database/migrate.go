@@ -1,0 +1,65 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"entgo.io/ent/dialect"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+// migrate applies the pending migrations of t's dialect, holding the dialect's migration lock.
+func (t target) migrate(ctx context.Context, db *sql.DB, migrations Migrations, logger *slog.Logger) error {
+	p, err := t.provider(db, migrations)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", t, err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s: %w", t, err)
+	}
+	for _, r := range results {
+		if logger != nil {
+			logger.InfoContext(ctx, "database migrated", "database", t.display,
+				"migration", r.Source.Path, "duration", r.Duration)
+		}
+	}
+	return nil
+}
+
+func (t target) provider(db *sql.DB, migrations Migrations) (*goose.Provider, error) {
+	if migrations == nil {
+		return nil, fmt.Errorf("no migrations given")
+	}
+	var (
+		dir     string
+		gd      goose.Dialect
+		locker  lock.SessionLocker
+		lockErr error
+	)
+	switch t.dialect {
+	case dialect.Postgres:
+		dir, gd = PostgresDir, goose.DialectPostgres
+		// A session advisory lock (scoped to this database): replicas starting together wait
+		// for the first to finish, retrying every second for up to five minutes.
+		locker, lockErr = lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	default:
+		dir, gd = SQLiteDir, goose.DialectSQLite3
+		locker = &fileLocker{path: t.path + "-migrate.lock"}
+	}
+	if lockErr != nil {
+		return nil, lockErr
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(gd, db, fsys,
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+	)
+}

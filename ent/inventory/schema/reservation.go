@@ -1,0 +1,56 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+	"entgo.io/ent/schema/mixin"
+	"github.com/google/uuid"
+)
+
+// Reservation is stock held for an order. It is keyed by (order, product), so a retried
+// reservation is a no-op, and it is written in the same transaction as the guarded stock update.
+type Reservation struct {
+	ent.Schema
+}
+
+// Mixin adds create_time and update_time.
+func (Reservation) Mixin() []ent.Mixin {
+	return []ent.Mixin{mixin.Time{}}
+}
+
+// Fields of the Reservation.
+func (Reservation) Fields() []ent.Field {
+	return []ent.Field{
+		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+		field.UUID("order_id", uuid.UUID{}).Immutable(),
+		field.UUID("product_id", uuid.UUID{}).Immutable(),
+		field.Int64("quantity").Positive().Immutable(),
+		field.Enum("state").Values("reserved", "released").Default("reserved"),
+	}
+}
+
+// Edges of the Reservation.
+func (Reservation) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("product", Product.Type).Ref("reservations").
+			Field("product_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of the Reservation.
+func (Reservation) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("order_id", "product_id").Unique(),
+	}
+}
+
+// Annotations of the Reservation.
+func (Reservation) Annotations() []schema.Annotation {
+	return []schema.Annotation{
+		entsql.Checks(map[string]string{"reservation_quantity_positive": "quantity > 0"}),
+	}
+}
