@@ -27,7 +27,7 @@ type Dependency struct {
 	Addr       string        // host:port of its mTLS listener (required)
 	ID         spiffeid.ID   // the SPIFFE ID it must present (required)
 	Timeout    time.Duration // cap on one call including its retries [5s]
-	Idempotent []string      // procedures that are safe to retry
+	Idempotent []string      // procedures safe to retry, besides those the contract marks idempotent
 	Retry      RetryPolicy
 	Breaker    BreakerPolicy
 }

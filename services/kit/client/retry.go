@@ -57,7 +57,7 @@ func newRetrier(dep string, idempotent []string, p RetryPolicy, m *clientMetrics
 
 func (r *retrier) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		if !r.idempotent[req.Spec().Procedure] {
+		if !r.safeToRetry(req.Spec()) {
 			return next(ctx, req)
 		}
 		for attempt := 1; ; attempt++ {
@@ -69,6 +69,12 @@ func (r *retrier) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			r.metrics.retries.WithLabelValues(r.dep, req.Spec().Procedure).Inc()
 		}
 	}
+}
+
+// safeToRetry: the dependency lists the procedure as idempotent, or its contract says so
+// (generated clients carry the proto's idempotency_level in the call's Spec).
+func (r *retrier) safeToRetry(spec connect.Spec) bool {
+	return r.idempotent[spec.Procedure] || spec.IdempotencyLevel != connect.IdempotencyUnknown
 }
 
 func (r *retrier) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
