@@ -40,6 +40,10 @@ func attest(ctx context.Context) (caller, error) {
 		c.exe = exe
 		c.selectors[selector{kind: selectorPath, value: exe}.String()] = true
 	}
+	if info.proc != nil && !info.proc.alive() {
+		// Its pid may belong to another program by now: /proc told us nothing.
+		return caller{}, status.Errorf(codes.PermissionDenied, "caller (pid %d) exited before it was attested", info.PID)
+	}
 	return c, nil
 }
 

@@ -13,9 +13,10 @@ import (
 // an accepted unix socket connection.
 type peerInfo struct {
 	credentials.CommonAuthInfo
-	PID int32
-	UID uint32
-	GID uint32
+	PID  int32
+	UID  uint32
+	GID  uint32
+	proc *process // nil where the kernel gives no process handle
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -41,7 +42,10 @@ func (peerCredentials) ServerHandshake(conn net.Conn) (net.Conn, credentials.Aut
 		return nil, nil, fmt.Errorf("read peer credentials: %w", err)
 	}
 	info.SecurityLevel = credentials.NoSecurity
-	return conn, info, nil
+	if info.proc == nil {
+		return conn, info, nil
+	}
+	return &processConn{Conn: conn, proc: info.proc}, info, nil
 }
 
 // ClientHandshake always fails: the issuer never dials.
@@ -59,3 +63,14 @@ func (peerCredentials) Clone() credentials.TransportCredentials { return peerCre
 
 // OverrideServerName implements credentials.TransportCredentials.
 func (peerCredentials) OverrideServerName(string) error { return nil }
+
+// processConn releases the peer's process handle with the connection.
+type processConn struct {
+	net.Conn
+	proc *process
+}
+
+func (c *processConn) Close() error {
+	c.proc.release()
+	return c.Conn.Close()
+}

@@ -12,3 +12,9 @@ import (
 func readPeerCred(*net.UnixConn) (peerInfo, error) {
 	return peerInfo{}, errors.New("attesting callers needs Linux (SO_PEERCRED and /proc)")
 }
+
+// process is a handle on the connecting process; none outside Linux.
+type process struct{}
+
+func (*process) alive() bool { return false }
+func (*process) release()    {}

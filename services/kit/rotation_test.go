@@ -254,4 +254,3 @@ func median(d []time.Duration) time.Duration {
 	}
 	return d[len(d)/2]
 }
-
