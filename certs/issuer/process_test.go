@@ -27,9 +27,16 @@ import (
 // socket it names: it prints the gRPC code of FetchX509SVID and exits.
 const clientEnv = "MERCATO_ISSUER_TEST_CLIENT"
 
+// dialEnv makes the test binary connect to the unix socket it names, write
+// one byte and exit (for peercred_linux_test.go).
+const dialEnv = "MERCATO_ISSUER_TEST_DIAL"
+
 func TestMain(m *testing.M) {
 	if sock := os.Getenv(clientEnv); sock != "" {
 		os.Exit(runClient(sock))
+	}
+	if sock := os.Getenv(dialEnv); sock != "" {
+		os.Exit(dialAndExit(sock))
 	}
 	code := m.Run()
 	if built.dir != "" {
@@ -43,6 +50,20 @@ func runClient(sock string) int {
 	defer cancel()
 	_, err := workloadapi.FetchX509SVID(ctx, workloadapi.WithAddr("unix://"+sock))
 	fmt.Println(status.Code(err))
+	return 0
+}
+
+func dialAndExit(sock string) int {
+	conn, err := net.Dial("unix", sock)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	_, err = conn.Write([]byte{1})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return 0
 }
 

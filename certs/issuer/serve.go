@@ -101,12 +101,8 @@ func (i *Issuer) refresh(now time.Time) {
 	if _, err := i.keys.advance(now); err != nil {
 		i.log.Error("CA state", "err", err)
 	}
-	renewed, err := i.svids.renewDue(now)
-	if err != nil {
-		i.log.Error("renew SVIDs", "err", err)
-	}
-	if renewed {
-		i.hub.broadcast()
+	if i.svids.dropDue(now) {
+		i.hub.broadcast() // streams fetch fresh SVIDs
 	}
 }
 

@@ -31,7 +31,7 @@ type svid struct {
 type signFunc func(id spiffeid.ID, pub crypto.PublicKey, notBefore, notAfter time.Time) (*x509.Certificate, error)
 
 // svidCache holds the current SVID of every ID in use, shared by all the
-// streams of callers entitled to it, and renews each at half its lifetime.
+// streams of callers entitled to it; each is replaced at half its lifetime.
 type svidCache struct {
 	ttl  time.Duration
 	sign signFunc
@@ -56,22 +56,20 @@ func (c *svidCache) get(id spiffeid.ID, now time.Time) (*svid, error) {
 	return c.mintLocked(id, now)
 }
 
-// renewDue renews every SVID past half its lifetime and reports whether any
-// was renewed.
-func (c *svidCache) renewDue(now time.Time) (bool, error) {
+// dropDue forgets every SVID past half its lifetime and reports whether it
+// dropped any. Streams woken by the caller then mint fresh ones through get;
+// an SVID no open stream needs any more is not renewed.
+func (c *svidCache) dropDue(now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	renewed := false
+	dropped := false
 	for id, s := range c.byID {
-		if now.Before(s.renewAt) {
-			continue
+		if !now.Before(s.renewAt) {
+			delete(c.byID, id)
+			dropped = true
 		}
-		if _, err := c.mintLocked(id, now); err != nil {
-			return renewed, err
-		}
-		renewed = true
 	}
-	return renewed, nil
+	return dropped
 }
 
 // retain forgets the SVIDs of IDs no longer registered.
