@@ -13,7 +13,7 @@ require (
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
 	golang.org/x/net v0.62.0
-	google.golang.org/grpc v1.79.3
+	google.golang.org/grpc v1.84.0
 )
 
 require (
@@ -38,6 +38,7 @@ require (
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/exp v0.0.0-20260820142414-ca536658362e // indirect
+	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260819154853-08b0e4226688 // indirect
@@ -48,3 +49,7 @@ require (
 require mercato.dev/certs v0.0.0
 
 replace mercato.dev/certs => ../../certs
+
+require mercato.dev/ent v0.0.0
+
+replace mercato.dev/ent => ../../ent

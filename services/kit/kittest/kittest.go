@@ -9,6 +9,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +25,10 @@ type Env struct {
 	Issuer *issuer.Issuer
 	Addr   string // "unix:///tmp/…/agent.sock", for workloadapi.WithAddr and SPIFFE_ENDPOINT_SOCKET
 	exe    string
-	ids    []spiffeid.ID
+
+	mu    sync.Mutex
+	ids   []spiffeid.ID
+	extra []issuer.Entry // other binaries (see Register)
 }
 
 // Option adjusts the issuer's configuration.
@@ -95,14 +99,19 @@ func (e *Env) entries(ids []spiffeid.ID) []issuer.Entry {
 // Revoke re-registers the executable under the remaining IDs only: the issuer stops handing
 // out SVIDs for the revoked ones.
 func (e *Env) Revoke(ids ...spiffeid.ID) {
+	e.mu.Lock()
+	current := e.ids
+	e.mu.Unlock()
 	var keep []spiffeid.ID
-	for _, id := range e.ids {
+	for _, id := range current {
 		if !contains(ids, id) {
 			keep = append(keep, id)
 		}
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.ids = keep
-	e.Issuer.SetEntries(e.entries(keep))
+	e.Issuer.SetEntries(append(e.entries(keep), e.extra...))
 }
 
 func contains(ids []spiffeid.ID, id spiffeid.ID) bool {

@@ -1,0 +1,174 @@
+// Package service is the whole life of a Mercato service process: configuration from the
+// environment, structured logs, tracing, the SVID from the Workload API, the mTLS server and its
+// admin listener, the database, dependencies, background loops and graceful shutdown. A service's
+// main is one line:
+//
+//	func main() { os.Exit(service.Main("orders", setup)) }
+//
+// and setup registers the service's handlers, readiness checks and loops on the Runtime.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
+	"golang.org/x/sync/errgroup"
+
+	"mercato.dev/ent/database"
+	"mercato.dev/services/kit/client"
+	"mercato.dev/services/kit/config"
+	"mercato.dev/services/kit/identity"
+	"mercato.dev/services/kit/server"
+	"mercato.dev/services/kit/telemetry"
+)
+
+// Setup registers a service's parts on rt. It runs once, before serving starts.
+type Setup func(ctx context.Context, rt *Runtime) error
+
+// Runtime is what setup builds a service from.
+type Runtime struct {
+	Config  config.Service
+	Getenv  config.Getenv
+	Logger  *slog.Logger
+	Source  *workloadapi.X509Source
+	Server  *server.Server
+	Clients *client.Factory
+	Metrics *telemetry.Metrics
+
+	mu      sync.Mutex
+	loops   []func(context.Context) error
+	closers []func() error
+}
+
+// Main runs the named service until SIGINT or SIGTERM and returns the process exit code.
+func Main(name string, setup Setup) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := config.Load(name, os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: configuration: %v\n", name, err)
+		return 2
+	}
+	logger := telemetry.NewLogger(os.Stderr, name, cfg.LogLevel)
+	if err := Run(ctx, cfg, os.Getenv, logger, setup); err != nil {
+		logger.Error("exiting", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+// Run is Main with its inputs explicit, for tests and tools.
+func Run(ctx context.Context, cfg config.Service, getenv config.Getenv, logger *slog.Logger, setup Setup) error {
+	shutdownTracing := telemetry.SetupTracing(cfg.Name)
+	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+
+	rt, err := newRuntime(ctx, cfg, getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer rt.close()
+	if err := setup(ctx, rt); err != nil {
+		return fmt.Errorf("set up %s: %w", cfg.Name, err)
+	}
+	return rt.serve(ctx)
+}
+
+func newRuntime(ctx context.Context, cfg config.Service, getenv config.Getenv, logger *slog.Logger) (*Runtime, error) {
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	src, err := identity.Open(openCtx, cfg.WorkloadAPI, identity.Service(cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	metrics := telemetry.NewMetrics()
+	srv, err := server.New(server.Options{
+		Name: cfg.Name, Addr: cfg.Addr, AdminAddr: cfg.AdminAddr, Source: src,
+		Logger: logger, Metrics: metrics, DrainTimeout: cfg.DrainTimeout,
+	})
+	if err != nil {
+		_ = src.Close()
+		return nil, err
+	}
+	rt := &Runtime{
+		Config: cfg, Getenv: getenv, Logger: logger, Source: src, Server: srv, Metrics: metrics,
+		Clients: client.NewFactory(src, logger, metrics.Registry),
+	}
+	rt.OnClose(src.Close)
+	logger.Info("identity loaded", "spiffe_id", identity.Service(cfg.Name).String(), "workload_api", cfg.WorkloadAPI)
+	return rt, nil
+}
+
+// OpenDatabase opens the service's database (Config.DatabaseURL), applies its migrations, adds
+// a "database" readiness check and closes it at exit.
+func (rt *Runtime) OpenDatabase(ctx context.Context, migrations database.Migrations) (*database.DB, error) {
+	db, err := database.Open(ctx, rt.Config.DatabaseURL, migrations, database.WithLogger(rt.Logger))
+	if err != nil {
+		return nil, err
+	}
+	rt.Server.CheckReady("database", func(ctx context.Context) error { return db.SQL().PingContext(ctx) })
+	rt.OnClose(db.Close)
+	return db, nil
+}
+
+// Dependency connects to a peer service at <PEER>_ADDR, expecting its SPIFFE ID.
+func (rt *Runtime) Dependency(peer string, tune ...func(*client.Dependency)) (*client.Conn, error) {
+	dep := client.Dependency{Name: peer, Addr: config.PeerAddr(peer, rt.Getenv), ID: identity.Service(peer)}
+	for _, f := range tune {
+		f(&dep)
+	}
+	return rt.Clients.Connect(dep)
+}
+
+// Go runs loop for the life of the process (a relay, a recovery loop, a consumer). The context
+// it gets ends at shutdown, after the server has stopped taking calls; a loop that returns an
+// error stops the process.
+func (rt *Runtime) Go(loop func(ctx context.Context) error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.loops = append(rt.loops, loop)
+}
+
+// OnClose runs f at exit, in reverse order of registration.
+func (rt *Runtime) OnClose(f func() error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.closers = append(rt.closers, f)
+}
+
+func (rt *Runtime) serve(ctx context.Context) error {
+	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
+	g, gctx := errgroup.WithContext(loopCtx)
+	for _, loop := range rt.loops {
+		g.Go(func() error { return loop(gctx) })
+	}
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	go func() { // a failed loop stops the server too
+		<-gctx.Done()
+		stopServing()
+	}()
+	err := rt.Server.Serve(serveCtx)
+	stopLoops()
+	loopErr := g.Wait()
+	if errors.Is(loopErr, context.Canceled) {
+		loopErr = nil
+	}
+	return errors.Join(err, loopErr)
+}
+
+func (rt *Runtime) close() {
+	for i := len(rt.closers) - 1; i >= 0; i-- {
+		if err := rt.closers[i](); err != nil {
+			rt.Logger.Warn("close", "error", err.Error())
+		}
+	}
+}
