@@ -13,6 +13,8 @@ import (
 )
 
 // migrate applies the pending migrations of t's dialect, holding the dialect's migration lock.
+// (goose creates its version table before taking the lock; when replicas race to create it on a
+// fresh database, the losers retry once a second later. Applying migrations is always locked.)
 func (t target) migrate(ctx context.Context, db *sql.DB, migrations Migrations, logger *slog.Logger) error {
 	p, err := t.provider(db, migrations)
 	if err != nil {
