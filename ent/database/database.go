@@ -84,7 +84,7 @@ func Open(ctx context.Context, url string, migrations Migrations, opts ...Option
 	return &DB{db: db, dialect: t.dialect}, nil
 }
 
-// open opens and checks the pool with limits fitting the engine.
+// open opens the pool with limits fitting the engine; the first migration query connects.
 func (t target) open() (*sql.DB, error) {
 	if t.path != "" {
 		if err := os.MkdirAll(filepath.Dir(t.path), 0o750); err != nil {
