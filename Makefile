@@ -3,7 +3,8 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
 MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
-BINARIES := spiffe-issuer
+# Every command of every module: certs/cmd/spiffe-issuer, services/<name>/cmd/<name>, xds, edge, ops.
+CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* ops/cmd/*)
 
 .PHONY: all build up test test-short check fmt vet lint generate bench clean
 
@@ -12,11 +13,11 @@ all: check test
 ## build: compile every binary `make up` runs into bin/
 build:
 	@mkdir -p bin
-	$(GO) build -o bin/spiffe-issuer ./certs/cmd/spiffe-issuer
+	$(GO) build -o bin/ $(addprefix ./,$(CMDS))
 
 ## up: run the platform locally (embedded defaults, no Docker); Ctrl-C stops it
 up: build
-	./bin/spiffe-issuer
+	./bin/mercato up
 
 ## test: everything CI runs — generated code in sync, formatting, vet, then every module's tests
 test: check

@@ -1,0 +1,66 @@
+// Command mercato is the operator's CLI. `mercato up` runs the whole platform locally.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"mercato.dev/ops/stack"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+func run(args []string) int {
+	if len(args) == 0 || args[0] != "up" {
+		fmt.Fprintln(os.Stderr, "usage: mercato up [-root DIR] [-data DIR]")
+		return 2
+	}
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	root := fs.String("root", ".", "repository root (binaries in <root>/bin)")
+	data := fs.String("data", envOr("MERCATO_DATA", ".data"), "data directory (MERCATO_DATA)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := up(ctx, *root, *data); err != nil {
+		fmt.Fprintln(os.Stderr, "mercato up:", err)
+		return 1
+	}
+	return 0
+}
+
+func up(ctx context.Context, root, data string) error {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	if data, err = filepath.Abs(data); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	components, missing := stack.Local(root, data)
+	if len(missing) > 0 {
+		logger.Warn("not built, left out", "binaries", missing)
+	}
+	s := &stack.Stack{Components: components, LogDir: filepath.Join(data, "logs"), ReadyTimeout: 60 * time.Second, Logger: logger}
+	start := time.Now()
+	return s.Run(ctx, func() {
+		fmt.Print(stack.Summary(components, data))
+		fmt.Printf("(ready in %s)\n", time.Since(start).Round(time.Millisecond))
+	})
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
