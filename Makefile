@@ -47,5 +47,15 @@ generate:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 work
 
+## compose-bootstrap: once before `docker compose up`: start SPIRE, write the agent's trust bundle
+## and join token, and create the registration entries (certs/spire/compose/entries.sh)
+compose-bootstrap:
+	docker compose up -d --wait spire-server
+	S="docker compose exec -T spire-server /opt/spire/bin/spire-server"; \
+	docker compose run --rm --entrypoint sh -v mercato_spire-bootstrap:/b spire-server -c true >/dev/null 2>&1 || true; \
+	$$S bundle show > .spire-bundle.pem; \
+	echo "SPIRE_JOIN_TOKEN=$$($$S token generate -spiffeID spiffe://mercato.local/agent/compose -ttl 600 | awk '{print $$2}')" > .env; \
+	SPIRE_SERVER="$$S" certs/spire/compose/entries.sh
+
 clean:
 	rm -rf bin .tools
