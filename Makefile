@@ -52,7 +52,6 @@ bench:
 compose-bootstrap:
 	docker compose up -d --wait spire-server
 	S="docker compose exec -T spire-server /opt/spire/bin/spire-server"; \
-	docker compose run --rm --entrypoint sh -v mercato_spire-bootstrap:/b spire-server -c true >/dev/null 2>&1 || true; \
 	$$S bundle show > .spire-bundle.pem; \
 	echo "SPIRE_JOIN_TOKEN=$$($$S token generate -spiffeID spiffe://mercato.local/agent/compose -ttl 600 | awk '{print $$2}')" > .env; \
 	SPIRE_SERVER="$$S" certs/spire/compose/entries.sh
