@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	ent "mercato.dev/ent/inventory"
+	"mercato.dev/ent/inventory/product"
+	"mercato.dev/ent/inventory/reservation"
+	"mercato.dev/services/inventory/internal/stock"
+)
+
+// Reserve holds items (sorted by product ID) for the order in one transaction: the reservation
+// rows first, which claim the order (unique order_id, product_id), then one guarded update per
+// product. Any short product rolls everything back. A concurrent reservation of the same order
+// loses on the unique index, rolls back, and returns the winner's reservation with created
+// false, as a retry does.
+func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, items []stock.Item) (stock.Reservation, bool, error) {
+	var (
+		out     stock.Reservation
+		created bool
+	)
+	err := s.inTx(ctx, func(tx *ent.Tx) error {
+		existing, found, err := reservationOf(ctx, tx.Reservation, orderID)
+		if err != nil || found {
+			out = existing
+			return err
+		}
+		if err := takeStock(ctx, tx, orderID, items); err != nil {
+			return err
+		}
+		out, _, err = reservationOf(ctx, tx.Reservation, orderID)
+		created = true
+		return err
+	})
+	if isUnique(err) { // another call for the same order committed first
+		out, _, err = reservationOf(ctx, s.client.Reservation, orderID)
+		created = false
+	}
+	if err != nil {
+		return stock.Reservation{}, false, fmt.Errorf("reserve stock for order %s: %w", orderID, err)
+	}
+	return out, created, nil
+}
+
+// takeStock writes the reservation rows and moves the stock, or returns why it cannot.
+func takeStock(ctx context.Context, tx *ent.Tx, orderID uuid.UUID, items []stock.Item) error {
+	if err := checkProductsExist(ctx, tx, items); err != nil {
+		return err
+	}
+	rows := make([]*ent.ReservationCreate, len(items))
+	for i, it := range items {
+		rows[i] = tx.Reservation.Create().SetOrderID(orderID).SetProductID(it.ProductID).SetQuantity(it.Quantity)
+	}
+	if err := tx.Reservation.CreateBulk(rows...).Exec(ctx); err != nil {
+		return err
+	}
+	var short []stock.Item
+	for _, it := range items {
+		n, err := tx.Product.Update().
+			Where(product.ID(it.ProductID), product.AvailableGTE(it.Quantity)).
+			AddAvailable(-it.Quantity).AddVersion(1).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			short = append(short, it)
+		}
+	}
+	if len(short) > 0 {
+		return shortage(ctx, tx, short)
+	}
+	return nil
+}
+
+func checkProductsExist(ctx context.Context, tx *ent.Tx, items []stock.Item) error {
+	ids := make([]uuid.UUID, len(items))
+	for i, it := range items {
+		ids[i] = it.ProductID
+	}
+	found, err := tx.Product.Query().Where(product.IDIn(ids...)).IDs(ctx)
+	if err != nil {
+		return err
+	}
+	known := make(map[uuid.UUID]bool, len(found))
+	for _, id := range found {
+		known[id] = true
+	}
+	for _, id := range ids {
+		if !known[id] {
+			return fmt.Errorf("product %s: %w", id, stock.ErrProductNotFound)
+		}
+	}
+	return nil
+}
+
+// shortage reads the stock of the short items, for the error's details.
+func shortage(ctx context.Context, tx *ent.Tx, short []stock.Item) error {
+	e := &stock.ShortageError{}
+	for _, it := range short {
+		row, err := tx.Product.Get(ctx, it.ProductID)
+		if err != nil {
+			return err
+		}
+		e.Shortages = append(e.Shortages, stock.Shortage{ProductID: it.ProductID, Requested: it.Quantity, Available: row.Available})
+	}
+	return e
+}
+
+// Release marks the order's reserved rows released and gives their units back, in one
+// transaction. Each row is flipped with a guarded update (state = reserved) before its units
+// return, so of two concurrent releases only one gives the units back.
+func (s *Store) Release(ctx context.Context, orderID uuid.UUID) (stock.Reservation, bool, error) {
+	var (
+		out   stock.Reservation
+		found bool
+	)
+	err := s.inTx(ctx, func(tx *ent.Tx) error {
+		rows, err := tx.Reservation.Query().
+			Where(reservation.OrderID(orderID), reservation.StateEQ(reservation.StateReserved)).
+			Order(reservation.ByProductID()).All(ctx)
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			if err := giveBack(ctx, tx, row); err != nil {
+				return err
+			}
+		}
+		out, found, err = reservationOf(ctx, tx.Reservation, orderID)
+		return err
+	})
+	if err != nil {
+		return stock.Reservation{}, false, fmt.Errorf("release stock of order %s: %w", orderID, err)
+	}
+	return out, found, nil
+}
+
+func giveBack(ctx context.Context, tx *ent.Tx, row *ent.Reservation) error {
+	n, err := tx.Reservation.Update().
+		Where(reservation.ID(row.ID), reservation.StateEQ(reservation.StateReserved)).
+		SetState(reservation.StateReleased).Save(ctx)
+	if err != nil || n == 0 { // n == 0: a concurrent release got there first
+		return err
+	}
+	return tx.Product.UpdateOneID(row.ProductID).AddAvailable(row.Quantity).AddVersion(1).Exec(ctx)
+}
+
+// reservationOf reads the order's reservation rows as one reservation.
+func reservationOf(ctx context.Context, c *ent.ReservationClient, orderID uuid.UUID) (stock.Reservation, bool, error) {
+	rows, err := c.Query().Where(reservation.OrderID(orderID)).Order(reservation.ByProductID()).All(ctx)
+	if err != nil || len(rows) == 0 {
+		return stock.Reservation{}, false, err
+	}
+	r := stock.Reservation{OrderID: orderID, State: stock.Reserved, CreateTime: rows[0].CreateTime, UpdateTime: rows[0].UpdateTime}
+	for _, row := range rows {
+		r.Items = append(r.Items, stock.Item{ProductID: row.ProductID, Quantity: row.Quantity})
+		if row.State == reservation.StateReleased {
+			r.State = stock.Released
+		}
+		if row.CreateTime.Before(r.CreateTime) {
+			r.CreateTime = row.CreateTime
+		}
+		if row.UpdateTime.After(r.UpdateTime) {
+			r.UpdateTime = row.UpdateTime
+		}
+	}
+	return r, true, nil
+}
+
