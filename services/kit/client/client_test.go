@@ -217,3 +217,18 @@ func TestBreakerIgnoresClientErrors(t *testing.T) {
 		t.Errorf("breaker %s after client errors only", conn.Breaker.State())
 	}
 }
+
+// TestRetriesFollowTheContractsIdempotencyLevel: generated clients carry the proto's
+// idempotency_level in each call's Spec; such calls are retried without being listed.
+func TestRetriesFollowTheContractsIdempotencyLevel(t *testing.T) {
+	t.Parallel()
+	env, d, addr := start(t)
+	conn := env.Dial(t, caller, addr, dep, func(dp *client.Dependency) { dp.Breaker.Failures = 100 })
+	d.fail.Store(int32(connect.CodeUnavailable))
+	c := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](conn.HTTPClient, conn.BaseURL+post,
+		conn.Options(connect.WithIdempotency(connect.IdempotencyIdempotent))...)
+	_, _ = c.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("x")))
+	if got := d.calls.Load(); got != 3 {
+		t.Errorf("%d attempts for a call the contract marks idempotent, want 3", got)
+	}
+}
