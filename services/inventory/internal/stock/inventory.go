@@ -20,7 +20,7 @@ type Store interface {
 	// ListProducts returns up to limit products ordered by SKU, those after afterSKU ("" for
 	// the first page).
 	ListProducts(ctx context.Context, afterSKU string, limit int) ([]Product, error)
-	Product(ctx context.Context, id uuid.UUID) (Product, error) // ErrProductNotFound
+	Product(ctx context.Context, id uuid.UUID) (Product, error)       // ErrProductNotFound
 	CreateProduct(ctx context.Context, p NewProduct) (Product, error) // ErrSKUTaken
 	UpdateProduct(ctx context.Context, id uuid.UUID, c ProductChange) (Product, error)
 	// AdjustStock applies and records a; a removal below zero is a *ShortageError.

@@ -170,4 +170,3 @@ func reservationOf(ctx context.Context, c *ent.ReservationClient, orderID uuid.U
 	}
 	return r, true, nil
 }
-
