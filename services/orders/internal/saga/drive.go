@@ -1,0 +1,232 @@
+package saga
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"mercato.dev/services/orders/internal/order"
+)
+
+// start runs the saga of an order whose lease this process holds, in the background: detached
+// from the request that started it (parent keeps only its values), bounded by RunTimeout, and
+// stopped by Close.
+func (s *Saga) start(parent context.Context, o order.Order) {
+	s.running.Add(1)
+	go func() {
+		defer s.running.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), s.opts.RunTimeout)
+		defer cancel()
+		stop := context.AfterFunc(s.stop, cancel)
+		defer stop()
+		s.drive(ctx, o)
+	}()
+}
+
+// drive runs the saga of o, whose lease this process holds, until it settles or a dependency
+// is unavailable; then it gives the lease back for a later retry.
+func (s *Saga) drive(ctx context.Context, o order.Order) {
+	id := o.ID
+	defer s.waiters.wake(id)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go s.keepLease(ctx, cancel, id)
+
+	if o.Settled() { // settled between being listed and claimed
+		s.release(ctx, o, o.Attempts, time.Time{})
+		return
+	}
+	o, err := s.run(ctx, o)
+	switch {
+	case err == nil:
+		s.methods.forget(id)
+	case errors.Is(err, order.ErrLeaseLost) || errors.Is(context.Cause(ctx), order.ErrLeaseLost):
+		s.log.Warn("saga lease lost; another process drives the order", "order_id", id)
+	default:
+		s.postpone(ctx, o, err)
+	}
+}
+
+// run takes the saga's steps from where o is until it settles.
+func (s *Saga) run(ctx context.Context, o order.Order) (order.Order, error) {
+	if s.givenUp(o) {
+		s.log.Warn("saga gives up", "order_id", o.ID, "attempts", o.Attempts, "age", s.now().Sub(o.CreateTime))
+		next := o.Reject(order.ReasonDependencyUnavailable, o.MayHold())
+		if err := s.store.Advance(ctx, s.opts.Owner, o.Step, next); err != nil {
+			return o, err
+		}
+		o = next
+	}
+	for !o.Settled() {
+		next, err := s.step(ctx, o)
+		if err != nil {
+			return o, err
+		}
+		if err := s.store.Advance(ctx, s.opts.Owner, o.Step, next); err != nil {
+			return o, err
+		}
+		s.log.Debug("saga step", "order_id", o.ID, "from", o.Step, "to", next.Step, "status", next.Status)
+		if next.Step == order.StepStockReserved {
+			s.fault(FaultKillAfterReserve)
+		}
+		o = next
+	}
+	return o, nil
+}
+
+// givenUp: a saga that is still placing the order has failed too often or for too long.
+func (s *Saga) givenUp(o order.Order) bool {
+	if o.Status != order.StatusPending || o.Step == order.StepCompensating {
+		return false
+	}
+	return o.Attempts >= s.opts.MaxAttempts || s.now().Sub(o.CreateTime) > s.opts.GiveUpAfter
+}
+
+// step takes one step of the saga and returns the order after it. A business outcome of a
+// dependency is a transition (most often a rejection); an unavailable dependency is an error
+// and the order stays where it is. Any other failure rejects the order as INTERNAL, except
+// while compensating, which only ever retries.
+func (s *Saga) step(ctx context.Context, o order.Order) (order.Order, error) {
+	next, err := s.attempt(ctx, o)
+	if err == nil || transient(err) || o.Step == order.StepCompensating {
+		return next, err
+	}
+	s.log.Error("saga step failed; rejecting the order", "order_id", o.ID, "step", o.Step, "error", err.Error())
+	return o.Reject(order.ReasonInternal, o.MayHold()), nil
+}
+
+func (s *Saga) attempt(ctx context.Context, o order.Order) (order.Order, error) {
+	switch o.Step {
+	case order.StepCreated:
+		return s.checkCustomer(ctx, o)
+	case order.StepCustomerChecked:
+		return s.price(ctx, o)
+	case order.StepPriced:
+		return s.reserve(ctx, o)
+	case order.StepStockReserved:
+		return s.authorize(ctx, o)
+	case order.StepCompensating:
+		return s.compensate(ctx, o)
+	}
+	return o, errors.New("saga: no step from " + string(o.Step))
+}
+
+func (s *Saga) checkCustomer(ctx context.Context, o order.Order) (order.Order, error) {
+	switch err := s.customers.CheckCustomer(ctx, o.CustomerID); {
+	case err == nil:
+		return o.CustomerChecked(), nil
+	case errors.Is(err, ErrCustomerNotFound):
+		return o.Reject(order.ReasonCustomerNotFound, false), nil
+	case errors.Is(err, ErrCustomerInactive):
+		return o.Reject(order.ReasonCustomerInactive, false), nil
+	default:
+		return o, err
+	}
+}
+
+func (s *Saga) price(ctx context.Context, o order.Order) (order.Order, error) {
+	prices := make(map[uuid.UUID]order.Money, len(o.Items))
+	for _, it := range o.Items {
+		p, err := s.inventory.Price(ctx, it.ProductID)
+		if errors.Is(err, ErrProductNotFound) {
+			return o.Reject(order.ReasonProductNotFound, false), nil
+		}
+		if err != nil {
+			return o, err
+		}
+		prices[it.ProductID] = p
+	}
+	return o.Price(prices), nil
+}
+
+// reserve holds the stock. A refusal (short or unknown product) moved no stock: all or none.
+func (s *Saga) reserve(ctx context.Context, o order.Order) (order.Order, error) {
+	switch err := s.inventory.Reserve(ctx, o.ID, o.Items); {
+	case err == nil:
+		return o.Reserved(), nil
+	case errors.Is(err, ErrOutOfStock):
+		return o.Reject(order.ReasonOutOfStock, false), nil
+	case errors.Is(err, ErrProductNotFound):
+		return o.Reject(order.ReasonProductNotFound, false), nil
+	default:
+		return o, err
+	}
+}
+
+func (s *Saga) authorize(ctx context.Context, o order.Order) (order.Order, error) {
+	method := s.methods.get(o.ID)
+	if method == "" {
+		s.log.Error("payment method unknown after a restart; rejecting the order", "order_id", o.ID)
+		return o.Reject(order.ReasonInternal, true), nil
+	}
+	id, err := s.payments.Authorize(ctx, Payment{OrderID: o.ID, CustomerID: o.CustomerID, Amount: *o.Total, Method: method})
+	switch {
+	case err == nil:
+		return o.Confirm(id), nil
+	case errors.Is(err, ErrDeclined):
+		return o.Reject(order.ReasonPaymentDeclined, true), nil
+	default:
+		return o, err
+	}
+}
+
+// compensate releases the stock and voids the payment; both are no-ops when nothing is held.
+func (s *Saga) compensate(ctx context.Context, o order.Order) (order.Order, error) {
+	if err := s.payments.Void(ctx, o.ID); err != nil {
+		return o, err
+	}
+	if err := s.inventory.Release(ctx, o.ID); err != nil {
+		return o, err
+	}
+	return o.Compensated(), nil
+}
+
+// transient: the failure says nothing about the order; try again later.
+func transient(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// postpone gives the lease back after a run that could not finish, counting a failed attempt
+// (not when the process is shutting down) and delaying the retry by the backoff.
+func (s *Saga) postpone(ctx context.Context, o order.Order, cause error) {
+	attempts, retryAt := o.Attempts, time.Time{}
+	if s.stop.Err() == nil && !errors.Is(ctx.Err(), context.Canceled) {
+		attempts++
+		retryAt = s.now().Add(s.opts.backoff(attempts))
+	}
+	s.log.Warn("saga paused", "order_id", o.ID, "step", o.Step, "attempts", attempts, "retry_at", retryAt, "error", cause.Error())
+	s.release(ctx, o, attempts, retryAt)
+}
+
+// release gives the lease back, even when ctx has ended.
+func (s *Saga) release(ctx context.Context, o order.Order, attempts int, retryAt time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.store.Release(ctx, o.ID, s.opts.Owner, attempts, retryAt); err != nil {
+		s.log.Error("release saga lease; it will expire", "order_id", o.ID, "error", err.Error())
+	}
+}
+
+// keepLease renews the lease every third of its TTL while ctx lives, and cancels ctx with
+// ErrLeaseLost when another process took it.
+func (s *Saga) keepLease(ctx context.Context, cancel context.CancelCauseFunc, id uuid.UUID) {
+	t := time.NewTicker(s.opts.LeaseTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ok, err := s.store.Renew(ctx, id, s.lease(s.now()))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("renew saga lease", "order_id", id, "error", err.Error())
+		case err == nil && !ok:
+			cancel(order.ErrLeaseLost)
+			return
+		}
+	}
+}
