@@ -65,9 +65,9 @@ func (n Notification) Validate() error {
 
 // Errors of the use cases. Anything else is an infrastructure failure.
 var (
-	ErrInvalid       = errors.New("invalid notification")
-	ErrBadPageToken  = errors.New("invalid page token")
-	ErrPageSize      = errors.New("page size out of range")
+	ErrInvalid      = errors.New("invalid notification")
+	ErrBadPageToken = errors.New("invalid page token")
+	ErrPageSize     = errors.New("page size out of range")
 )
 
 // Cursor is the keyset position of a notification in newest-first order: pages continue with
