@@ -41,13 +41,15 @@ func (r Request) Hash() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// New is the pending order that r places at now, driven by lease.
+// New is the pending order that r places at now, driven by lease. Its lines are sorted by
+// product, as they are read back.
 func New(r Request, now time.Time, lease Lease) Order {
 	now = Now(now)
 	items := make([]Item, len(r.Items))
 	for i, l := range r.Items {
 		items[i] = Item{ProductID: l.ProductID, Quantity: l.Quantity}
 	}
+	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.ProductID.String(), b.ProductID.String()) })
 	return Order{
 		ID:             uuid.New(),
 		CustomerID:     r.CustomerID,

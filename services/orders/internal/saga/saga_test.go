@@ -279,8 +279,10 @@ func TestRequestHash(t *testing.T) {
 		t.Error("item order or key changed the hash")
 	}
 	for name, change := range map[string]func(*order.Request){
-		"customer":       func(r *order.Request) { r.CustomerID = uuid.New() },
-		"quantity":       func(r *order.Request) { r.Items = []order.Line{{ProductID: a, Quantity: 2}, {ProductID: b, Quantity: 2}} },
+		"customer": func(r *order.Request) { r.CustomerID = uuid.New() },
+		"quantity": func(r *order.Request) {
+			r.Items = []order.Line{{ProductID: a, Quantity: 2}, {ProductID: b, Quantity: 2}}
+		},
 		"product":        func(r *order.Request) { r.Items = []order.Line{{ProductID: a, Quantity: 1}} },
 		"payment method": func(r *order.Request) { r.PaymentMethod = "pm_y" },
 	} {

@@ -1,0 +1,165 @@
+// Package store keeps orders in the orders service's own database (SQLite or PostgreSQL)
+// through its ent client. It implements the saga's Store and the order reads of the API.
+//
+// The lease statements (claim, renew, release) are written with ent's dialect-aware SQL
+// builder rather than the generated update builders, so that taking or renewing a lease does
+// not touch update_time: the order did not change. Every other write goes through ent, one
+// transaction per state change (where the outbox event row will be written too).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"mercato.dev/ent/database"
+	"mercato.dev/ent/orders"
+	entorder "mercato.dev/ent/orders/order"
+	"mercato.dev/ent/orders/orderitem"
+	"mercato.dev/ent/orders/predicate"
+
+	"mercato.dev/services/orders/internal/order"
+	"mercato.dev/services/orders/internal/saga"
+)
+
+// Store is the ent adapter of the orders database.
+type Store struct {
+	c       *orders.Client
+	dialect string
+}
+
+var _ saga.Store = (*Store)(nil)
+
+// New returns a store on db, an open and migrated orders database.
+func New(db *database.DB) *Store {
+	return &Store{c: orders.NewClient(orders.Driver(db.Driver())), dialect: db.Dialect()}
+}
+
+// Create inserts the order and its lines in one transaction.
+func (s *Store) Create(ctx context.Context, o order.Order) error {
+	return s.inTx(ctx, func(tx *orders.Tx) error {
+		err := tx.Order.Create().
+			SetID(o.ID).SetCustomerID(o.CustomerID).SetIdempotencyKey(o.IdempotencyKey).
+			SetRequestHash(o.RequestHash).SetStatus(entorder.Status(o.Status)).
+			SetSagaStep(entorder.SagaStep(o.Step)).SetTotalMinor(0).SetCurrency(unpriced).
+			SetLeaseOwner(o.Lease.Owner).SetLeaseExpiresAt(o.Lease.ExpiresAt).
+			SetCreateTime(o.CreateTime).SetUpdateTime(o.UpdateTime).
+			Exec(ctx)
+		if orders.IsConstraintError(err) {
+			return saga.ErrDuplicate
+		}
+		if err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		items := make([]*orders.OrderItemCreate, len(o.Items))
+		for i, it := range o.Items {
+			items[i] = tx.OrderItem.Create().SetOrderID(o.ID).SetProductID(it.ProductID).
+				SetQuantity(it.Quantity).SetUnitPriceMinor(it.UnitPrice)
+		}
+		if err := tx.OrderItem.CreateBulk(items...).Exec(ctx); err != nil {
+			return fmt.Errorf("insert order items: %w", err)
+		}
+		return nil
+	})
+}
+
+// Get returns the order with its lines, or order.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id uuid.UUID) (order.Order, error) {
+	return s.one(ctx, entorder.ID(id))
+}
+
+// GetByKey returns the customer's order placed under key, or order.ErrNotFound.
+func (s *Store) GetByKey(ctx context.Context, customerID uuid.UUID, key string) (order.Order, error) {
+	return s.one(ctx, entorder.CustomerID(customerID), entorder.IdempotencyKey(key))
+}
+
+func (s *Store) one(ctx context.Context, where ...predicate.Order) (order.Order, error) {
+	row, err := s.c.Order.Query().Where(where...).WithItems(byProduct).Only(ctx)
+	if orders.IsNotFound(err) {
+		return order.Order{}, order.ErrNotFound
+	}
+	if err != nil {
+		return order.Order{}, fmt.Errorf("get order: %w", err)
+	}
+	return toOrder(row), nil
+}
+
+// Advance persists o's state, guarded by the lease and the step it moved on from.
+func (s *Store) Advance(ctx context.Context, owner string, from order.Step, o order.Order) error {
+	return s.inTx(ctx, func(tx *orders.Tx) error {
+		u := tx.Order.Update().
+			Where(entorder.ID(o.ID), entorder.LeaseOwner(owner), entorder.SagaStepEQ(entorder.SagaStep(from))).
+			SetStatus(entorder.Status(o.Status)).SetSagaStep(entorder.SagaStep(o.Step)).
+			SetRejectReason(string(o.Reason)).SetNillablePaymentID(o.PaymentID).
+			SetUpdateTime(order.Now(time.Now()))
+		if o.Total != nil {
+			u.SetTotalMinor(o.Total.Amount).SetCurrency(o.Total.Currency)
+		}
+		if o.Settled() {
+			u.ClearLeaseOwner().ClearLeaseExpiresAt()
+		}
+		n, err := u.Save(ctx)
+		if err != nil {
+			return fmt.Errorf("advance order %s to %s: %w", o.ID, o.Step, err)
+		}
+		if n == 0 {
+			return order.ErrLeaseLost
+		}
+		if o.Step != order.StepPriced {
+			return nil
+		}
+		for _, it := range o.Items {
+			err := tx.OrderItem.Update().Where(orderitem.OrderID(o.ID), orderitem.ProductID(it.ProductID)).
+				SetUnitPriceMinor(it.UnitPrice).Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("price order item: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// Unfinished lists orders whose saga is unsettled and whose lease is free at now, oldest first.
+func (s *Store) Unfinished(ctx context.Context, now time.Time, limit int) ([]uuid.UUID, error) {
+	ids, err := s.c.Order.Query().
+		Where(
+			entorder.Or(entorder.StatusEQ(entorder.StatusPending), entorder.SagaStepEQ(entorder.SagaStepCompensating)),
+			entorder.Or(entorder.LeaseExpiresAtIsNil(), entorder.LeaseExpiresAtLT(order.Now(now))),
+		).
+		Order(entorder.ByCreateTime()).Limit(limit).IDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list unfinished orders: %w", err)
+	}
+	return ids, nil
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(*orders.Tx) error) error {
+	tx, err := s.c.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, rollback(tx))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func rollback(tx *orders.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
+// byProduct loads an order's lines in a stable order.
+func byProduct(q *orders.OrderItemQuery) { q.Order(orderitem.ByProductID()) }
+
+// unpriced is the currency of an order not priced yet: ISO 4217's "no currency" code, since
+// the column is required.
+const unpriced = "XXX"
