@@ -65,7 +65,11 @@ func TestRecordIsIdempotentByEventID(t *testing.T) {
 		if err != nil || len(items) != 2 || next != "" {
 			t.Fatalf("List: %d items, next %q, %v; want 2, \"\"", len(items), next, err)
 		}
-		got := items[1]
+		i := slices.IndexFunc(items, func(x notification.Notification) bool { return x.EventID == n.EventID })
+		if i < 0 {
+			t.Fatalf("event %s not listed", n.EventID)
+		}
+		got := items[i]
 		if got.EventID != n.EventID || got.Subject != n.Subject || got.Body != n.Body || got.OrderID != n.OrderID ||
 			got.Kind != notification.KindOrderConfirmed || got.ID == uuid.Nil || got.CreateTime.Location() != time.UTC {
 			t.Errorf("stored %+v, recorded %+v", got, n)
