@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -141,6 +142,10 @@ func toProduct(row *ent.Product) stock.Product {
 	return stock.Product{
 		ID: row.ID, SKU: row.Sku, Name: row.Name, Description: row.Description,
 		Price:     stock.Money{AmountMinor: row.PriceMinor, Currency: row.Currency},
-		Available: row.Available, CreateTime: row.CreateTime, UpdateTime: row.UpdateTime,
+		Available: row.Available, CreateTime: storedTime(row.CreateTime), UpdateTime: storedTime(row.UpdateTime),
 	}
 }
+
+// storedTime is t in UTC as the database keeps it (PostgreSQL: microseconds), so that the answer to
+// the call that wrote a row equals every later read of it.
+func storedTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -155,17 +155,17 @@ func reservationOf(ctx context.Context, c *ent.ReservationClient, orderID uuid.U
 	if err != nil || len(rows) == 0 {
 		return stock.Reservation{}, false, err
 	}
-	r := stock.Reservation{OrderID: orderID, State: stock.Reserved, CreateTime: rows[0].CreateTime, UpdateTime: rows[0].UpdateTime}
+	r := stock.Reservation{OrderID: orderID, State: stock.Reserved, CreateTime: storedTime(rows[0].CreateTime), UpdateTime: storedTime(rows[0].UpdateTime)}
 	for _, row := range rows {
 		r.Items = append(r.Items, stock.Item{ProductID: row.ProductID, Quantity: row.Quantity})
 		if row.State == reservation.StateReleased {
 			r.State = stock.Released
 		}
-		if row.CreateTime.Before(r.CreateTime) {
-			r.CreateTime = row.CreateTime
+		if t := storedTime(row.CreateTime); t.Before(r.CreateTime) {
+			r.CreateTime = t
 		}
-		if row.UpdateTime.After(r.UpdateTime) {
-			r.UpdateTime = row.UpdateTime
+		if t := storedTime(row.UpdateTime); t.After(r.UpdateTime) {
+			r.UpdateTime = t
 		}
 	}
 	return r, true, nil

@@ -342,6 +342,9 @@ func TestProducts(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, url string) {
 		f := newFixture(t, url)
 		p := f.product(t, "SKU-A", 1)
+		if read, err := f.inv.Product(t.Context(), p.ID); err != nil || read != p {
+			t.Errorf("read back %+v, %v; want what create answered, %+v", read, err, p)
+		}
 		_, err := f.inv.CreateProduct(t.Context(), stock.NewProduct{SKU: "SKU-A", Name: "Dup", Price: stock.Money{Currency: "EUR"}})
 		if !errors.Is(err, stock.ErrSKUTaken) {
 			t.Errorf("duplicate SKU: %v, want ErrSKUTaken", err)

@@ -1,0 +1,30 @@
+// Command payments serves the PaymentService: a deterministic stand-in for a card processor that
+// authorizes and voids order payments. Configuration comes from the environment (see the kit's
+// config package): PAYMENTS_ADDR, PAYMENTS_ADMIN_ADDR, PAYMENTS_DATABASE_URL, MERCATO_DATA,
+// SPIFFE_ENDPOINT_SOCKET, LOG_LEVEL, DRAIN_TIMEOUT.
+package main
+
+import (
+	"context"
+	"os"
+
+	ent "mercato.dev/ent/payments"
+	"mercato.dev/ent/payments/migrate"
+	"mercato.dev/services/kit/service"
+	"mercato.dev/services/payments/internal/payment"
+	"mercato.dev/services/payments/internal/rpc"
+	"mercato.dev/services/payments/internal/store"
+)
+
+func main() { os.Exit(service.Main("payments", setup)) }
+
+// setup opens and migrates the database and mounts the service with its authorization rules.
+func setup(ctx context.Context, rt *service.Runtime) error {
+	db, err := rt.OpenDatabase(ctx, migrate.Migrations)
+	if err != nil {
+		return err
+	}
+	client := ent.NewClient(ent.Driver(db.Driver()))
+	rpc.Register(rt.Server, rpc.New(payment.New(store.New(client)), rt.Logger))
+	return nil
+}

@@ -1,0 +1,143 @@
+// Package store keeps payments in the payments database through the ent client. Every write
+// runs in a transaction, so the outbox event of a change (a later addition) is one more insert
+// in the same transaction.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/google/uuid"
+
+	ent "mercato.dev/ent/payments"
+	entpayment "mercato.dev/ent/payments/payment"
+	"mercato.dev/services/payments/internal/payment"
+)
+
+// Store is the ent adapter of payment.Store.
+type Store struct {
+	client *ent.Client
+}
+
+var _ payment.Store = (*Store)(nil)
+
+// New returns a store on client.
+func New(client *ent.Client) *Store { return &Store{client: client} }
+
+// Create inserts p unless its order has a payment. The order_id unique index settles a race:
+// the loser rolls back and returns the winner's payment, created false.
+func (s *Store) Create(ctx context.Context, p payment.Payment) (payment.Payment, bool, error) {
+	var (
+		out     payment.Payment
+		created bool
+	)
+	err := s.inTx(ctx, func(tx *ent.Tx) error {
+		existing, err := tx.Payment.Query().Where(entpayment.OrderID(p.OrderID)).Only(ctx)
+		if err == nil {
+			out = toPayment(existing)
+			return nil
+		}
+		if !ent.IsNotFound(err) {
+			return err
+		}
+		row, err := tx.Payment.Create().
+			SetID(p.ID).SetOrderID(p.OrderID).SetCustomerID(p.CustomerID).
+			SetAmountMinor(p.Amount.AmountMinor).SetCurrency(p.Amount.Currency).
+			SetPaymentMethod(p.Method).SetStatus(toStatus(p.Status)).
+			SetNillableDeclineReason(toReason(p.DeclineReason)).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		out, created = toPayment(row), true
+		return nil
+	})
+	if isUnique(err) { // a concurrent call for the same order committed first
+		out, err = s.ByOrder(ctx, p.OrderID)
+		created = false
+	}
+	if err != nil {
+		return payment.Payment{}, false, fmt.Errorf("create payment of order %s: %w", p.OrderID, err)
+	}
+	return out, created, nil
+}
+
+// Void flips the order's payment from authorized to voided with a guarded update; any other
+// status stays as it is.
+func (s *Store) Void(ctx context.Context, orderID uuid.UUID) (payment.Payment, error) {
+	var out payment.Payment
+	err := s.inTx(ctx, func(tx *ent.Tx) error {
+		_, err := tx.Payment.Update().
+			Where(entpayment.OrderID(orderID), entpayment.StatusEQ(entpayment.StatusAuthorized)).
+			SetStatus(entpayment.StatusVoided).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		row, err := tx.Payment.Query().Where(entpayment.OrderID(orderID)).Only(ctx)
+		if err != nil {
+			return notFound(err)
+		}
+		out = toPayment(row)
+		return nil
+	})
+	if err != nil {
+		return payment.Payment{}, fmt.Errorf("void payment of order %s: %w", orderID, err)
+	}
+	return out, nil
+}
+
+// ByID returns one payment.
+func (s *Store) ByID(ctx context.Context, id uuid.UUID) (payment.Payment, error) {
+	row, err := s.client.Payment.Get(ctx, id)
+	if err != nil {
+		return payment.Payment{}, fmt.Errorf("payment %s: %w", id, notFound(err))
+	}
+	return toPayment(row), nil
+}
+
+// ByOrder returns the order's payment.
+func (s *Store) ByOrder(ctx context.Context, orderID uuid.UUID) (payment.Payment, error) {
+	row, err := s.client.Payment.Query().Where(entpayment.OrderID(orderID)).Only(ctx)
+	if err != nil {
+		return payment.Payment{}, fmt.Errorf("payment of order %s: %w", orderID, notFound(err))
+	}
+	return toPayment(row), nil
+}
+
+// inTx runs fn in a transaction, committing when it returns nil and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			_ = tx.Rollback()
+			panic(v)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func notFound(err error) error {
+	if ent.IsNotFound(err) {
+		return payment.ErrNotFound
+	}
+	return err
+}
+
+func isUnique(err error) bool {
+	return ent.IsConstraintError(err) && sqlgraph.IsUniqueConstraintError(err)
+}
