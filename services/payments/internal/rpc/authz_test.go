@@ -108,4 +108,3 @@ func validCalls(paidOrder string) map[string]func(context.Context, paymentsv1con
 		},
 	}
 }
-

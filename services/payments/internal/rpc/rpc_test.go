@@ -160,10 +160,19 @@ func TestGetPaymentOwnerOrAdmin(t *testing.T) {
 		c    func() error
 		want connect.Code
 	}{
-		{"owner", func() error { _, err := f.client(t, identity.Edge, &ownerClaims).GetPayment(t.Context(), byID); return err }, 0},
-		{"admin", func() error { _, err := f.client(t, identity.Edge, &adminClaims).GetPayment(t.Context(), byID); return err }, 0},
+		{"owner", func() error {
+			_, err := f.client(t, identity.Edge, &ownerClaims).GetPayment(t.Context(), byID)
+			return err
+		}, 0},
+		{"admin", func() error {
+			_, err := f.client(t, identity.Edge, &adminClaims).GetPayment(t.Context(), byID)
+			return err
+		}, 0},
 		{"orders", func() error { _, err := f.orders(t).GetPayment(t.Context(), byID); return err }, 0},
-		{"another customer", func() error { _, err := f.client(t, identity.Edge, &otherClaims).GetPayment(t.Context(), byID); return err }, connect.CodePermissionDenied},
+		{"another customer", func() error {
+			_, err := f.client(t, identity.Edge, &otherClaims).GetPayment(t.Context(), byID)
+			return err
+		}, connect.CodePermissionDenied},
 		{"edge without claims", func() error { _, err := f.client(t, identity.Edge, nil).GetPayment(t.Context(), byID); return err }, connect.CodePermissionDenied},
 		{"owner, unknown payment", func() error {
 			_, err := f.client(t, identity.Edge, &ownerClaims).GetPayment(t.Context(), &paymentsv1.GetPaymentRequest{
