@@ -1,6 +1,9 @@
 package claims_test
 
 import (
+	"context"
+
+	"connectrpc.com/connect"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -89,3 +92,39 @@ func TestMiddlewareBelievesOnlyTheTrustedCaller(t *testing.T) {
 }
 
 type identityCaller struct{ id spiffeid.ID }
+
+func TestRequireOwnerAndAdmin(t *testing.T) {
+	t.Parallel()
+	orders := identity.Service("orders")
+	ctxAs := func(caller spiffeid.ID, c *claims.Claims) context.Context {
+		ctx := identity.WithCaller(context.Background(), caller)
+		if c != nil {
+			ctx = claims.With(ctx, *c)
+		}
+		return ctx
+	}
+	owner := &claims.Claims{Subject: "c1", Roles: []string{claims.RoleCustomer}}
+	admin := &claims.Claims{Subject: "a1", Roles: []string{claims.RoleAdmin}}
+	tests := []struct {
+		name      string
+		ctx       context.Context
+		owner     bool // RequireOwner("c1", orders) passes
+		adminOnly bool // RequireAdmin passes
+	}{
+		{"edge with the owner's claims", ctxAs(identity.Edge, owner), true, false},
+		{"edge with an admin's claims", ctxAs(identity.Edge, admin), true, true},
+		{"edge with another customer's claims", ctxAs(identity.Edge, &claims.Claims{Subject: "c2"}), false, false},
+		{"edge without claims", ctxAs(identity.Edge, nil), false, false},
+		{"a listed service", ctxAs(orders, nil), true, false},
+		{"an unlisted service", ctxAs(identity.Service("payments"), nil), false, false},
+		{"a service carrying admin claims", ctxAs(orders, admin), true, false},
+	}
+	for _, tt := range tests {
+		if err := claims.RequireOwner(tt.ctx, "c1", orders); (err == nil) != tt.owner || (err != nil && connect.CodeOf(err) != connect.CodePermissionDenied) {
+			t.Errorf("%s: RequireOwner = %v", tt.name, err)
+		}
+		if err := claims.RequireAdmin(tt.ctx); (err == nil) != tt.adminOnly {
+			t.Errorf("%s: RequireAdmin = %v", tt.name, err)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	customersv1 "mercato.dev/proto/gen/go/mercato/customers/v1"
 	"mercato.dev/proto/gen/go/mercato/customers/v1/customersv1connect"
 	"mercato.dev/services/kit/authz"
+	"mercato.dev/services/kit/claims"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/server"
 
@@ -71,7 +72,7 @@ func (h *Handler) CreateCustomer(ctx context.Context, req *customersv1.CreateCus
 
 // GetCustomer returns a customer to its owner, an admin, or the orders service.
 func (h *Handler) GetCustomer(ctx context.Context, req *customersv1.GetCustomerRequest) (*customersv1.GetCustomerResponse, error) {
-	if err := mayAccess(ctx, req.GetCustomerId(), identity.Service("orders")); err != nil {
+	if err := claims.RequireOwner(ctx, req.GetCustomerId(), identity.Service("orders")); err != nil {
 		return nil, err
 	}
 	id, err := parseID(req.GetCustomerId())
@@ -87,7 +88,7 @@ func (h *Handler) GetCustomer(ctx context.Context, req *customersv1.GetCustomerR
 
 // UpdateCustomer changes a customer's name or email, for its owner or an admin.
 func (h *Handler) UpdateCustomer(ctx context.Context, req *customersv1.UpdateCustomerRequest) (*customersv1.UpdateCustomerResponse, error) {
-	if err := mayAccess(ctx, req.GetCustomerId()); err != nil {
+	if err := claims.RequireOwner(ctx, req.GetCustomerId()); err != nil {
 		return nil, err
 	}
 	id, err := parseID(req.GetCustomerId())

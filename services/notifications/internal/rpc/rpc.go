@@ -45,12 +45,10 @@ type Handler struct {
 
 var _ notificationsv1connect.NotificationServiceHandler = (*Handler)(nil)
 
-var errNotYours = connect.NewError(connect.CodePermissionDenied, errors.New("not allowed to read this customer's notifications"))
-
 // ListNotifications pages through a customer's notifications for the customer or an admin.
 func (h *Handler) ListNotifications(ctx context.Context, req *notificationsv1.ListNotificationsRequest) (*notificationsv1.ListNotificationsResponse, error) {
-	if c, ok := claims.From(ctx); !ok || !c.CanActFor(req.GetCustomerId()) {
-		return nil, errNotYours // only the edge is admitted, and only it can forward claims
+	if err := claims.RequireOwner(ctx, req.GetCustomerId()); err != nil {
+		return nil, err
 	}
 	id, err := uuid.Parse(req.GetCustomerId())
 	if err != nil {
