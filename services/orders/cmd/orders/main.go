@@ -66,6 +66,7 @@ func sagaOptions(getenv func(string) string) (saga.Options, error) {
 		{"ORDERS_RUN_TIMEOUT", &o.RunTimeout},
 		{"ORDERS_RECOVER_EVERY", &o.RecoverEvery},
 		{"ORDERS_GIVE_UP_AFTER", &o.GiveUpAfter},
+		{"ORDERS_RETRY_MAX", &o.RetryMax},
 	}
 	for _, d := range durations {
 		if v := getenv(d.name); v != "" {

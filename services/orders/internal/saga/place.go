@@ -53,15 +53,8 @@ func (s *Saga) await(ctx context.Context, o order.Order, done func(order.Order) 
 	defer cancel()
 	poll := 20 * time.Millisecond
 	for !done(o) {
-		wake := s.waiters.wait(o.ID)
-		if err := s.resume(ctx, o); err != nil {
-			return o, err
-		}
-		select {
-		case <-wake:
-		case <-time.After(poll):
-			poll = min(2*poll, 500*time.Millisecond)
-		case <-waitCtx.Done():
+		s.sleep(waitCtx, o, &poll)
+		if waitCtx.Err() != nil {
 			return s.refresh(ctx, o), nil
 		}
 		next, err := s.store.Get(ctx, o.ID)
@@ -71,6 +64,24 @@ func (s *Saga) await(ctx context.Context, o order.Order, done func(order.Order) 
 		o = next
 	}
 	return o, nil
+}
+
+// sleep takes the saga over if it needs a driver, then waits for a run in this process to wake
+// o, for the poll interval (which it doubles, up to 500ms), or for ctx to end.
+func (s *Saga) sleep(ctx context.Context, o order.Order, poll *time.Duration) {
+	wake, done := s.waiters.wait(o.ID)
+	defer done()
+	if err := s.resume(ctx, o); err != nil && ctx.Err() == nil {
+		s.log.Warn("take over saga", "order_id", o.ID, "error", err.Error()) // the recovery loop will
+	}
+	t := time.NewTimer(*poll)
+	defer t.Stop()
+	select {
+	case <-wake:
+	case <-t.C:
+		*poll = min(2**poll, 500*time.Millisecond)
+	case <-ctx.Done():
+	}
 }
 
 // refresh is o as stored now, or o when the read fails at the end of the call.

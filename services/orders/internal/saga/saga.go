@@ -136,7 +136,7 @@ func New(store Store, c Customers, i Inventory, p Payments, opts Options) *Saga 
 	stop, cancel := context.WithCancel(context.Background())
 	return &Saga{
 		store: store, customers: c, inventory: i, payments: p, opts: opts, log: opts.Logger,
-		waiters: waiters{m: map[uuid.UUID]chan struct{}{}},
+		waiters: waiters{m: map[uuid.UUID]*waiting{}},
 		stop:    stop, stopNow: cancel,
 	}
 }

@@ -195,8 +195,10 @@ func TestConfirmedOrderIsPricedAndPaid(t *testing.T) {
 	if o.Total == nil || *o.Total != (order.Money{Amount: 2499, Currency: "EUR"}) {
 		t.Errorf("total %+v, want 2499 EUR", o.Total)
 	}
-	if o.Items[0].UnitPrice != 250 || o.Items[1].UnitPrice != 1999 {
-		t.Errorf("items %+v", o.Items)
+	for _, it := range o.Items {
+		if want := map[uuid.UUID]int64{p: 250, q: 1999}[it.ProductID]; it.UnitPrice != want {
+			t.Errorf("item %+v, want unit price %d", it, want)
+		}
 	}
 	if o.PaymentID == nil || f.deps.paymentOf(o.ID) != "authorized" {
 		t.Errorf("payment %v, %q", o.PaymentID, f.deps.paymentOf(o.ID))

@@ -11,26 +11,39 @@ import (
 // other processes wake no one here; waiting calls poll the store as well.
 type waiters struct {
 	mu sync.Mutex
-	m  map[uuid.UUID]chan struct{}
+	m  map[uuid.UUID]*waiting
 }
 
-// wait returns a channel closed at the next wake of id.
-func (w *waiters) wait(id uuid.UUID) <-chan struct{} {
+type waiting struct {
+	ch chan struct{}
+	n  int // calls holding ch
+}
+
+// wait returns a channel closed at the next wake of id, and the function to call when done
+// waiting on it.
+func (w *waiters) wait(id uuid.UUID) (<-chan struct{}, func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ch, ok := w.m[id]
+	x, ok := w.m[id]
 	if !ok {
-		ch = make(chan struct{})
-		w.m[id] = ch
+		x = &waiting{ch: make(chan struct{})}
+		w.m[id] = x
 	}
-	return ch
+	x.n++
+	return x.ch, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if x.n--; x.n == 0 && w.m[id] == x {
+			delete(w.m, id)
+		}
+	}
 }
 
 func (w *waiters) wake(id uuid.UUID) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if ch, ok := w.m[id]; ok {
-		close(ch)
+	if x, ok := w.m[id]; ok {
+		close(x.ch)
 		delete(w.m, id)
 	}
 }
