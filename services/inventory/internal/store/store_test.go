@@ -402,9 +402,5 @@ func TestListProductsPagesBySKU(t *testing.T) {
 				t.Fatalf("out of order or repeated: %s after %s", seen[i], seen[i-1])
 			}
 		}
-		page, _, err := f.inv.ListProducts(t.Context(), "", 1000)
-		if err != nil || len(page) != stock.MaxPageSize && len(page) != 45 {
-			t.Errorf("page size 1000 gave %d, %v", len(page), err)
-		}
 	})
 }
