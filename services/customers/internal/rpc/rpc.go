@@ -91,17 +91,31 @@ func (h *Handler) UpdateCustomer(ctx context.Context, req *customersv1.UpdateCus
 	if err := claims.RequireOwner(ctx, req.GetCustomerId()); err != nil {
 		return nil, err
 	}
+	changes := customer.Changes{DisplayName: req.DisplayName, Email: req.Email}
+	if req.Status != nil {
+		if err := claims.RequireAdmin(ctx); err != nil {
+			return nil, err
+		}
+		changes.Status = statusFromProto(req.GetStatus())
+	}
 	id, err := parseID(req.GetCustomerId())
 	if err != nil {
 		return nil, err
 	}
-	c, err := h.svc.Update(ctx, id, customer.Changes{
-		DisplayName: req.DisplayName, Email: req.Email,
-	})
+	c, err := h.svc.Update(ctx, id, changes)
 	if err != nil {
 		return nil, h.toConnect(ctx, err)
 	}
 	return &customersv1.UpdateCustomerResponse{Customer: toProto(c)}, nil
+}
+
+// statusFromProto maps a status protovalidate has already checked (defined, not unspecified).
+func statusFromProto(s customersv1.CustomerStatus) *customer.Status {
+	st := customer.StatusActive
+	if s == customersv1.CustomerStatus_CUSTOMER_STATUS_INACTIVE {
+		st = customer.StatusInactive
+	}
+	return &st
 }
 
 // SignIn exchanges credentials for an access token.

@@ -391,3 +391,33 @@ func TestJWKSServesTheKeysThatVerifyIssuedTokens(t *testing.T) {
 		t.Errorf("POST jwks: %d, want 405", post.StatusCode)
 	}
 }
+
+// TestOnlyAnAdminDeactivates: status is an admin's field; a deactivated customer cannot sign in
+// and orders sees the status through GetCustomer.
+func TestOnlyAnAdminDeactivates(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ada, password := f.signUp(t)
+	edge := f.client(t, identity.Edge)
+	inactive := customersv1.CustomerStatus_CUSTOMER_STATUS_INACTIVE
+	deactivate := func(user claims.Claims) (*customersv1.UpdateCustomerResponse, error) {
+		return edge.UpdateCustomer(asUser(t.Context(), user), &customersv1.UpdateCustomerRequest{CustomerId: ada.GetCustomerId(), Status: &inactive})
+	}
+	_, err := deactivate(owner(ada))
+	wantCode(t, err, connect.CodePermissionDenied)
+	res, err := deactivate(adminUser)
+	wantCode(t, err, 0)
+	if res.GetCustomer().GetStatus() != inactive {
+		t.Fatalf("status after deactivation = %v", res.GetCustomer().GetStatus())
+	}
+	_, err = edge.SignIn(t.Context(), &customersv1.SignInRequest{Email: ada.GetEmail(), Password: password})
+	wantCode(t, err, connect.CodeUnauthenticated)
+	got, err := f.client(t, orders).GetCustomer(t.Context(), &customersv1.GetCustomerRequest{CustomerId: ada.GetCustomerId()})
+	wantCode(t, err, 0)
+	if got.GetCustomer().GetStatus() != inactive {
+		t.Errorf("orders sees status %v", got.GetCustomer().GetStatus())
+	}
+	unspecified := customersv1.CustomerStatus_CUSTOMER_STATUS_UNSPECIFIED
+	_, err = edge.UpdateCustomer(asUser(t.Context(), adminUser), &customersv1.UpdateCustomerRequest{CustomerId: ada.GetCustomerId(), Status: &unspecified})
+	wantCode(t, err, connect.CodeInvalidArgument)
+}

@@ -390,7 +390,10 @@ type UpdateCustomerRequest struct {
 	// New name shown in the shop, if set.
 	DisplayName *string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3,oneof" json:"display_name,omitempty"`
 	// New sign-in email, if set.
-	Email         *string `protobuf:"bytes,3,opt,name=email,proto3,oneof" json:"email,omitempty"`
+	Email *string `protobuf:"bytes,3,opt,name=email,proto3,oneof" json:"email,omitempty"`
+	// New status, if set: an admin deactivates (or reactivates) a customer. Only an admin may set
+	// it; anyone else gets permission_denied.
+	Status        *CustomerStatus `protobuf:"varint,4,opt,name=status,proto3,enum=mercato.customers.v1.CustomerStatus,oneof" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -444,6 +447,13 @@ func (x *UpdateCustomerRequest) GetEmail() string {
 		return *x.Email
 	}
 	return ""
+}
+
+func (x *UpdateCustomerRequest) GetStatus() CustomerStatus {
+	if x != nil && x.Status != nil {
+		return *x.Status
+	}
+	return CustomerStatus_CUSTOMER_STATUS_UNSPECIFIED
 }
 
 // UpdateCustomerResponse carries the customer after the change.
@@ -648,16 +658,19 @@ const file_mercato_customers_v1_customers_proto_rawDesc = "" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"customerId\"Q\n" +
 	"\x13GetCustomerResponse\x12:\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x1e.mercato.customers.v1.CustomerR\bcustomer\"\xa8\x02\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1e.mercato.customers.v1.CustomerR\bcustomer\"\xa1\x03\n" +
 	"\x15UpdateCustomerRequest\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"customerId\x121\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dH\x00R\vdisplayName\x88\x01\x01\x12%\n" +
 	"\x05email\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x18\xfe\x01`\x01H\x01R\x05email\x88\x01\x01:o\xbaHl\x1aj\n" +
-	"\"update_customer.at_least_one_field\x12\x19set display_name or email\x1a)has(this.display_name) || has(this.email)B\x0f\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01H\x01R\x05email\x88\x01\x01\x12M\n" +
+	"\x06status\x18\x04 \x01(\x0e2$.mercato.customers.v1.CustomerStatusB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00H\x02R\x06status\x88\x01\x01:\x8d\x01\xbaH\x89\x01\x1a\x86\x01\n" +
+	"\"update_customer.at_least_one_field\x12!set display_name, email or status\x1a=has(this.display_name) || has(this.email) || has(this.status)B\x0f\n" +
 	"\r_display_nameB\b\n" +
-	"\x06_email\"T\n" +
+	"\x06_emailB\t\n" +
+	"\a_status\"T\n" +
 	"\x16UpdateCustomerResponse\x12:\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1e.mercato.customers.v1.CustomerR\bcustomer\"\\\n" +
 	"\rSignInRequest\x12 \n" +
@@ -715,21 +728,22 @@ var file_mercato_customers_v1_customers_proto_depIdxs = []int32{
 	10, // 2: mercato.customers.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
 	1,  // 3: mercato.customers.v1.CreateCustomerResponse.customer:type_name -> mercato.customers.v1.Customer
 	1,  // 4: mercato.customers.v1.GetCustomerResponse.customer:type_name -> mercato.customers.v1.Customer
-	1,  // 5: mercato.customers.v1.UpdateCustomerResponse.customer:type_name -> mercato.customers.v1.Customer
-	1,  // 6: mercato.customers.v1.SignInResponse.customer:type_name -> mercato.customers.v1.Customer
-	2,  // 7: mercato.customers.v1.CustomerService.CreateCustomer:input_type -> mercato.customers.v1.CreateCustomerRequest
-	4,  // 8: mercato.customers.v1.CustomerService.GetCustomer:input_type -> mercato.customers.v1.GetCustomerRequest
-	6,  // 9: mercato.customers.v1.CustomerService.UpdateCustomer:input_type -> mercato.customers.v1.UpdateCustomerRequest
-	8,  // 10: mercato.customers.v1.CustomerService.SignIn:input_type -> mercato.customers.v1.SignInRequest
-	3,  // 11: mercato.customers.v1.CustomerService.CreateCustomer:output_type -> mercato.customers.v1.CreateCustomerResponse
-	5,  // 12: mercato.customers.v1.CustomerService.GetCustomer:output_type -> mercato.customers.v1.GetCustomerResponse
-	7,  // 13: mercato.customers.v1.CustomerService.UpdateCustomer:output_type -> mercato.customers.v1.UpdateCustomerResponse
-	9,  // 14: mercato.customers.v1.CustomerService.SignIn:output_type -> mercato.customers.v1.SignInResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	0,  // 5: mercato.customers.v1.UpdateCustomerRequest.status:type_name -> mercato.customers.v1.CustomerStatus
+	1,  // 6: mercato.customers.v1.UpdateCustomerResponse.customer:type_name -> mercato.customers.v1.Customer
+	1,  // 7: mercato.customers.v1.SignInResponse.customer:type_name -> mercato.customers.v1.Customer
+	2,  // 8: mercato.customers.v1.CustomerService.CreateCustomer:input_type -> mercato.customers.v1.CreateCustomerRequest
+	4,  // 9: mercato.customers.v1.CustomerService.GetCustomer:input_type -> mercato.customers.v1.GetCustomerRequest
+	6,  // 10: mercato.customers.v1.CustomerService.UpdateCustomer:input_type -> mercato.customers.v1.UpdateCustomerRequest
+	8,  // 11: mercato.customers.v1.CustomerService.SignIn:input_type -> mercato.customers.v1.SignInRequest
+	3,  // 12: mercato.customers.v1.CustomerService.CreateCustomer:output_type -> mercato.customers.v1.CreateCustomerResponse
+	5,  // 13: mercato.customers.v1.CustomerService.GetCustomer:output_type -> mercato.customers.v1.GetCustomerResponse
+	7,  // 14: mercato.customers.v1.CustomerService.UpdateCustomer:output_type -> mercato.customers.v1.UpdateCustomerResponse
+	9,  // 15: mercato.customers.v1.CustomerService.SignIn:output_type -> mercato.customers.v1.SignInResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_mercato_customers_v1_customers_proto_init() }
