@@ -12,6 +12,7 @@ import (
 	"mercato.dev/ent/dbtest"
 	ent "mercato.dev/ent/inventory"
 	"mercato.dev/ent/inventory/migrate"
+	"mercato.dev/ent/inventory/product"
 	"mercato.dev/ent/inventory/reservation"
 	"mercato.dev/ent/inventory/stockadjustment"
 	"mercato.dev/services/inventory/internal/stock"
@@ -54,6 +55,17 @@ func (f fixture) available(t testing.TB, id uuid.UUID) int64 {
 func (f fixture) reservationRows(t testing.TB, order uuid.UUID) int {
 	t.Helper()
 	return f.client.Reservation.Query().Where(reservation.OrderID(order)).CountX(t.Context())
+}
+
+// warm opens n pooled connections, so that n calls started together overlap in the database
+// rather than queue behind connection set-up.
+func (f fixture) warm(t testing.TB, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { _ = f.client.Product.Query().Where(product.ID(uuid.New())).ExistX(t.Context()) })
+	}
+	wg.Wait()
 }
 
 func items(kv ...any) []stock.Item {
@@ -253,10 +265,13 @@ func TestConcurrentDuplicateReservationsReserveOnce(t *testing.T) {
 		a, b := f.product(t, "SKU-A", 10), f.product(t, "SKU-B", 10)
 		order := uuid.New()
 		want := items(a.ID, 2, b.ID, 3)
+		f.warm(t, calls)
+		start := make(chan struct{}) // released once every caller is waiting
 		var wg sync.WaitGroup
 		errs := make(chan error, calls)
 		for range calls {
 			wg.Go(func() {
+				<-start
 				r, err := f.inv.Reserve(t.Context(), order, want)
 				if err == nil && !r.Holds(want) {
 					err = fmt.Errorf("got reservation %+v", r)
@@ -266,6 +281,7 @@ func TestConcurrentDuplicateReservationsReserveOnce(t *testing.T) {
 				}
 			})
 		}
+		close(start)
 		wg.Wait()
 		close(errs)
 		for err := range errs {

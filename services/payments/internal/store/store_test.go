@@ -28,6 +28,17 @@ func newFixture(t *testing.T, url string) fixture {
 	return fixture{ps: payment.New(store.New(client)), client: client}
 }
 
+// warm opens n pooled connections, so that n calls started together overlap in the database
+// rather than queue behind connection set-up.
+func (f fixture) warm(t *testing.T, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { _ = f.client.Payment.Query().Where(entpayment.OrderID(uuid.New())).ExistX(t.Context()) })
+	}
+	wg.Wait()
+}
+
 func request(method string, minor int64) payment.Request {
 	return payment.Request{OrderID: uuid.New(), CustomerID: uuid.New(), Amount: payment.Money{AmountMinor: minor, Currency: "EUR"}, Method: method}
 }
@@ -159,9 +170,12 @@ func TestConcurrentAuthorizationsMakeOnePayment(t *testing.T) {
 		req := request("pm_card_visa", 4200)
 		ids := make(chan uuid.UUID, calls)
 		errs := make(chan error, calls)
+		f.warm(t, calls)
+		start := make(chan struct{}) // released once every caller is waiting
 		var wg sync.WaitGroup
 		for range calls {
 			wg.Go(func() {
+				<-start
 				p, err := f.ps.Authorize(t.Context(), req)
 				if err != nil {
 					errs <- err
@@ -170,6 +184,7 @@ func TestConcurrentAuthorizationsMakeOnePayment(t *testing.T) {
 				ids <- p.ID
 			})
 		}
+		close(start)
 		wg.Wait()
 		close(ids)
 		close(errs)
