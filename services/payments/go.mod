@@ -11,7 +11,7 @@ require (
 	github.com/spiffe/go-spiffe/v2 v2.8.1
 	google.golang.org/protobuf v1.36.12
 	mercato.dev/ent v0.0.0
-	mercato.dev/proto v0.0.0-00010101000000-000000000000
+	mercato.dev/proto v0.0.0
 	mercato.dev/services/kit v0.0.0-00010101000000-000000000000
 )
 
