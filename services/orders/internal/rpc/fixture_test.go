@@ -41,13 +41,18 @@ type fixture struct {
 	srv *server.Server
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
+	return newFixtureOn(t, dbtest.SQLite(t))
+}
+
+// newFixtureOn is newFixture on the database at url.
+func newFixtureOn(t testing.TB, url string) *fixture {
 	t.Helper()
 	env := kittest.Start(t, []spiffeid.ID{
 		ordersSvc, identity.Edge, identity.OpsCLI, identity.Service("customers"),
 		identity.Service("inventory"), identity.Service("payments"), identity.Service("notifications"),
 	})
-	st := store.New(dbtest.Open(t, dbtest.SQLite(t), migrate.Migrations))
+	st := store.New(dbtest.Open(t, url, migrate.Migrations))
 	deps := standIns{}
 	s := saga.New(st, deps, deps, deps, saga.Options{})
 	t.Cleanup(func() { _ = s.Close(5 * time.Second) })
@@ -56,7 +61,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // client calls the server as caller; with claims set, as the edge forwarding an end user's.
-func (f *fixture) client(t *testing.T, caller spiffeid.ID, c *claims.Claims) ordersv1connect.OrderServiceClient {
+func (f *fixture) client(t testing.TB, caller spiffeid.ID, c *claims.Claims) ordersv1connect.OrderServiceClient {
 	t.Helper()
 	var opts []connect.ClientOption
 	if c != nil {
@@ -65,7 +70,7 @@ func (f *fixture) client(t *testing.T, caller spiffeid.ID, c *claims.Claims) ord
 	return ordersv1connect.NewOrderServiceClient(f.env.HTTPClient(t, caller, ordersSvc), "https://"+f.srv.Addr(), opts...)
 }
 
-func (f *fixture) as(t *testing.T, c claims.Claims) ordersv1connect.OrderServiceClient {
+func (f *fixture) as(t testing.TB, c claims.Claims) ordersv1connect.OrderServiceClient {
 	return f.client(t, identity.Edge, &c)
 }
 
