@@ -11,8 +11,6 @@ import (
 
 	inventoryv1 "mercato.dev/proto/gen/go/mercato/inventory/v1"
 	"mercato.dev/services/inventory/internal/stock"
-	"mercato.dev/services/kit/claims"
-	"mercato.dev/services/kit/identity"
 )
 
 // fail maps a use case's error to the Connect error the client sees. Business conflicts get
@@ -49,16 +47,6 @@ func shortageError(short *stock.ShortageError) error {
 		}
 	}
 	return cerr
-}
-
-// requireAdmin lets through only the edge forwarding an admin's claims.
-func requireAdmin(ctx context.Context) error {
-	caller, _ := identity.Caller(ctx)
-	c, ok := claims.From(ctx)
-	if caller != identity.Edge || !ok || !c.IsAdmin() {
-		return connect.NewError(connect.CodePermissionDenied, errors.New("admin role required"))
-	}
-	return nil
 }
 
 // parseID parses a UUID that protovalidate already checked; a failure is still answered like

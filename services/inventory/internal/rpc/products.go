@@ -5,6 +5,7 @@ import (
 
 	inventoryv1 "mercato.dev/proto/gen/go/mercato/inventory/v1"
 	"mercato.dev/services/inventory/internal/stock"
+	"mercato.dev/services/kit/claims"
 )
 
 // ListProducts pages through the catalog by SKU.
@@ -42,7 +43,7 @@ func (h *Handler) GetProduct(ctx context.Context, req *inventoryv1.GetProductReq
 
 // CreateProduct adds a product (admins only).
 func (h *Handler) CreateProduct(ctx context.Context, req *inventoryv1.CreateProductRequest) (*inventoryv1.CreateProductResponse, error) {
-	if err := requireAdmin(ctx); err != nil {
+	if err := claims.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
 	p, err := h.inv.CreateProduct(ctx, stock.NewProduct{
@@ -57,7 +58,7 @@ func (h *Handler) CreateProduct(ctx context.Context, req *inventoryv1.CreateProd
 
 // UpdateProduct changes the fields set in the request (admins only).
 func (h *Handler) UpdateProduct(ctx context.Context, req *inventoryv1.UpdateProductRequest) (*inventoryv1.UpdateProductResponse, error) {
-	if err := requireAdmin(ctx); err != nil {
+	if err := claims.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
 	id, err := parseID("product_id", req.GetProductId())
@@ -78,7 +79,7 @@ func (h *Handler) UpdateProduct(ctx context.Context, req *inventoryv1.UpdateProd
 
 // AdjustStock adds or removes units (admins only).
 func (h *Handler) AdjustStock(ctx context.Context, req *inventoryv1.AdjustStockRequest) (*inventoryv1.AdjustStockResponse, error) {
-	if err := requireAdmin(ctx); err != nil {
+	if err := claims.RequireAdmin(ctx); err != nil {
 		return nil, err
 	}
 	id, err := parseID("product_id", req.GetProductId())
