@@ -663,8 +663,9 @@ export const InventoryService: GenService<{
   /**
    * ReleaseStock returns an order's reserved units to available stock (saga
    * compensation, or a canceled order). Releasing an already released
-   * reservation is a no-op; an order with no reservation gets not_found,
-   * which a compensating caller may treat as done.
+   * reservation is a no-op, and so is releasing an order that holds no
+   * reservation (answered with an empty RELEASED reservation), so a
+   * compensating caller never needs to know whether its reserve landed.
    *
    * @generated from rpc mercato.inventory.v1.InventoryService.ReleaseStock
    */

@@ -84,8 +84,9 @@ type InventoryServiceClient interface {
 	ReserveStock(context.Context, *v1.ReserveStockRequest) (*v1.ReserveStockResponse, error)
 	// ReleaseStock returns an order's reserved units to available stock (saga
 	// compensation, or a canceled order). Releasing an already released
-	// reservation is a no-op; an order with no reservation gets not_found,
-	// which a compensating caller may treat as done.
+	// reservation is a no-op, and so is releasing an order that holds no
+	// reservation (answered with an empty RELEASED reservation), so a
+	// compensating caller never needs to know whether its reserve landed.
 	ReleaseStock(context.Context, *v1.ReleaseStockRequest) (*v1.ReleaseStockResponse, error)
 }
 
@@ -251,8 +252,9 @@ type InventoryServiceHandler interface {
 	ReserveStock(context.Context, *v1.ReserveStockRequest) (*v1.ReserveStockResponse, error)
 	// ReleaseStock returns an order's reserved units to available stock (saga
 	// compensation, or a canceled order). Releasing an already released
-	// reservation is a no-op; an order with no reservation gets not_found,
-	// which a compensating caller may treat as done.
+	// reservation is a no-op, and so is releasing an order that holds no
+	// reservation (answered with an empty RELEASED reservation), so a
+	// compensating caller never needs to know whether its reserve landed.
 	ReleaseStock(context.Context, *v1.ReleaseStockRequest) (*v1.ReleaseStockResponse, error)
 }
 
