@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"mercato.dev/edge"
+	"mercato.dev/edge/devcert"
+	"mercato.dev/edge/internal/devedge"
+	"mercato.dev/services/kit/config"
+	"mercato.dev/services/kit/identity"
+	"mercato.dev/services/kit/telemetry"
+)
+
+// settings is the dev edge's configuration, read from the environment in main only.
+type settings struct {
+	WorkloadAPI  string // unix:///…/agent.sock
+	XDSAddr      string
+	AdminAddr    string
+	DevCertDir   string // "" when EDGE_DEV_CERT=off
+	LogLevel     slog.Level
+	DrainTimeout time.Duration
+}
+
+func loadConfig(getenv config.Getenv) (settings, error) {
+	s := settings{
+		WorkloadAPI: config.WorkloadAPI(getenv),
+		XDSAddr:     config.Or(getenv("EDGE_XDS_ADDR"), "127.0.0.1:18000"),
+		AdminAddr:   config.Or(getenv("EDGE_ADMIN_ADDR"), "127.0.0.1:9900"),
+		DevCertDir:  filepath.Join(config.DataDir(getenv), "edge"),
+	}
+	var errs []error
+	switch v := config.Or(getenv("EDGE_DEV_CERT"), "on"); v {
+	case "on":
+	case "off":
+		s.DevCertDir = ""
+	default:
+		errs = append(errs, fmt.Errorf("EDGE_DEV_CERT: %q is neither on nor off", v))
+	}
+	if err := s.LogLevel.UnmarshalText([]byte(config.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	var err error
+	if s.DrainTimeout, err = config.Duration(getenv, "DRAIN_TIMEOUT", 20*time.Second); err != nil {
+		errs = append(errs, err)
+	}
+	return s, errors.Join(errs...)
+}
+
+func run(ctx context.Context, s settings, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, s)
+	case "devcert":
+		if s.DevCertDir == "" {
+			return errors.New("EDGE_DEV_CERT=off")
+		}
+		f, err := devcert.Ensure(s.DevCertDir, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Printf("ca=%s\ncert=%s\nkey=%s\n", f.CA, f.Cert, f.Key)
+		return nil
+	case "bootstrap":
+		js, err := edge.LocalBootstrap(socketPath(s.WorkloadAPI), s.XDSAddr)
+		if err != nil {
+			return err
+		}
+		_, err = os.Stdout.Write(append(js, '\n'))
+		return err
+	default:
+		return fmt.Errorf("unknown command %q (serve, devcert, bootstrap)", cmd)
+	}
+}
+
+func socketPath(addr string) string {
+	if p, ok := cutScheme(addr); ok {
+		return p
+	}
+	return addr
+}
+
+func cutScheme(addr string) (string, bool) {
+	const scheme = "unix://"
+	if len(addr) > len(scheme) && addr[:len(scheme)] == scheme {
+		return addr[len(scheme):], true
+	}
+	return "", false
+}
+
+func serve(ctx context.Context, s settings) error {
+	logger := telemetry.NewLogger(os.Stderr, "edge", s.LogLevel)
+	if s.DevCertDir != "" {
+		f, err := devcert.Ensure(s.DevCertDir, time.Now())
+		if err != nil {
+			return err
+		}
+		logger.Info("dev certificate ready", "ca", f.CA, "cert", f.Cert, "key", f.Key)
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	src, err := identity.Open(openCtx, s.WorkloadAPI, identity.Edge)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	e, err := devedge.New(devedge.Options{
+		Source:       src,
+		XDSAddr:      s.XDSAddr,
+		AdminAddr:    s.AdminAddr,
+		Logger:       logger,
+		DrainTimeout: s.DrainTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	return e.Run(ctx)
+}

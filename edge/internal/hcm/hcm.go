@@ -1,0 +1,152 @@
+// Package hcm is Envoy's HTTP connection manager (envoy.filters.network.http_connection_manager)
+// for one listener: it picks the route (RDS or inline), runs the HTTP filters in their configured
+// order — header_mutation, cors, jwt_authn, each as Envoy runs it — and ends with the router,
+// which proxies to the route's cluster with its timeout and retry policy. Its local replies
+// (404, 401, 503 overflow, 504, …) follow Envoy's, in gRPC for gRPC requests.
+package hcm
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"time"
+
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+
+	"mercato.dev/edge/internal/jwt"
+	"mercato.dev/edge/internal/route"
+	"mercato.dev/edge/internal/upstream"
+)
+
+// ErrWarming means the route configuration the manager names has not arrived yet: like Envoy, the
+// listener waits (warms) until it has.
+var ErrWarming = errors.New("route configuration not received yet")
+
+// Observer records each request the manager handled.
+type Observer interface {
+	Request(cluster string, status int, elapsed time.Duration)
+}
+
+// Options are what a manager needs from the configuration around it.
+type Options struct {
+	Routes   map[string]*route.Table      // RDS route configurations by name
+	Clusters map[string]*upstream.Cluster // by name
+	Keys     *jwt.Keys                    // remote JWKS cache
+	Logger   *slog.Logger
+	Observer Observer
+}
+
+// Manager is one compiled HttpConnectionManager.
+type Manager struct {
+	StatPrefix           string
+	IdleTimeout          time.Duration // of downstream connections; 0: Envoy's 1h
+	MaxConcurrentStreams uint32        // per HTTP/2 connection; 0: the Go default
+
+	table     *route.Table
+	filters   []filter
+	clusters  map[string]*upstream.Cluster
+	requestID bool
+	proxy     *httputil.ReverseProxy
+	logger    *slog.Logger
+	obs       Observer
+}
+
+// RouteConfigName is the RDS route configuration m refers to, "" when its routes are inline.
+func RouteConfigName(m *hcmv3.HttpConnectionManager) string {
+	return m.GetRds().GetRouteConfigName()
+}
+
+// New compiles m. It returns ErrWarming when m's RDS route configuration is not in opts.Routes.
+func New(m *hcmv3.HttpConnectionManager, opts Options) (*Manager, error) {
+	if err := unsupported(m); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	mgr := &Manager{
+		StatPrefix: m.GetStatPrefix(),
+		clusters:   opts.Clusters,
+		requestID:  m.GetGenerateRequestId() == nil || m.GetGenerateRequestId().GetValue(),
+		logger:     opts.Logger,
+		obs:        opts.Observer,
+	}
+	if d := m.GetCommonHttpProtocolOptions().GetIdleTimeout(); d != nil {
+		mgr.IdleTimeout = d.AsDuration()
+	}
+	if n := m.GetHttp2ProtocolOptions().GetMaxConcurrentStreams(); n != nil {
+		mgr.MaxConcurrentStreams = n.GetValue()
+	}
+	switch rs := m.GetRouteSpecifier().(type) {
+	case *hcmv3.HttpConnectionManager_Rds:
+		if rs.Rds.GetConfigSource().GetAds() == nil {
+			return nil, errors.New("RDS must come over ADS")
+		}
+		if mgr.table = opts.Routes[rs.Rds.GetRouteConfigName()]; mgr.table == nil {
+			return nil, ErrWarming
+		}
+	case *hcmv3.HttpConnectionManager_RouteConfig:
+		t, err := route.New(rs.RouteConfig)
+		if err != nil {
+			return nil, err
+		}
+		mgr.table = t
+	default:
+		return nil, fmt.Errorf("route specifier %T is not supported by the dev edge", rs)
+	}
+	filters, err := newFilters(m.GetHttpFilters(), opts.Keys)
+	if err != nil {
+		return nil, err
+	}
+	mgr.filters = filters
+	mgr.proxy = mgr.newProxy()
+	return mgr, nil
+}
+
+func unsupported(m *hcmv3.HttpConnectionManager) error {
+	switch {
+	case m.GetCodecType() == hcmv3.HttpConnectionManager_HTTP3:
+		return errors.New("HTTP/3 is not supported by the dev edge")
+	case m.GetLocalReplyConfig() != nil:
+		return errors.New("local_reply_config is not supported by the dev edge")
+	case m.GetTracing() != nil:
+		return errors.New("tracing is not supported by the dev edge (trace headers are forwarded as they are)")
+	}
+	return nil
+}
+
+// ServeHTTP handles one downstream request.
+func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	x := &exchange{w: &responseWriter{ResponseWriter: w}, r: r, route: m.table.Lookup(r), m: m}
+	for _, f := range m.filters {
+		if f.decode(x) {
+			break
+		}
+	}
+	if m.obs != nil {
+		cluster := ""
+		if x.route != nil {
+			cluster = x.route.Cluster
+		}
+		m.obs.Request(cluster, x.w.code(), time.Since(start))
+	}
+}
+
+// exchange is one request going through the filters.
+type exchange struct {
+	w     *responseWriter
+	r     *http.Request
+	route *route.Route
+	m     *Manager
+}
+
+// perFilter returns the route's config for the filter named name (nil when none).
+func (x *exchange) perFilter(name string) any {
+	if x.route == nil {
+		return nil
+	}
+	return x.route.PerFilter[name]
+}

@@ -1,0 +1,119 @@
+// Package reply writes the edge's own answers (Envoy's "local replies"): no route, overflow,
+// timeouts, failed JWTs. Like Envoy, it answers a gRPC request in gRPC: HTTP 200, trailers-only,
+// with grpc-status mapped from the HTTP status and grpc-message carrying the text, so a gRPC
+// client sees a proper status code instead of a protocol error. Everything else gets the HTTP
+// status with a text/plain body. gRPC-Web and Connect clients map the HTTP status themselves.
+package reply
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// gRPC status codes the edge answers with.
+const (
+	grpcUnknown          = 2
+	grpcInternal         = 13
+	grpcUnauthenticated  = 16
+	grpcPermissionDenied = 7
+	grpcUnimplemented    = 12
+	grpcUnavailable      = 14
+)
+
+// Write answers the request itself with status and body; header holds extra response headers
+// (www-authenticate, x-envoy-overloaded, …), copied as they are.
+func Write(w http.ResponseWriter, r *http.Request, status int, body string, header http.Header) {
+	h := w.Header()
+	for k, vs := range header {
+		h[k] = append(h[k], vs...)
+	}
+	if IsGRPC(r) {
+		h.Set("Content-Type", "application/grpc")
+		h.Set("Grpc-Status", strconv.Itoa(GRPCStatus(status)))
+		if body != "" {
+			h.Set("Grpc-Message", encodeGRPCMessage(body))
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if body != "" {
+		h.Set("Content-Type", "text/plain")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// IsGRPC reports whether r is a gRPC request (application/grpc or application/grpc+codec; not
+// gRPC-Web), as Envoy decides it.
+func IsGRPC(r *http.Request) bool { return IsGRPCContentType(r.Header.Get("Content-Type")) }
+
+// IsGRPCContentType reports whether ct is gRPC's content type.
+func IsGRPCContentType(ct string) bool {
+	rest, ok := strings.CutPrefix(ct, "application/grpc")
+	return ok && (rest == "" || rest[0] == '+' || rest[0] == ';')
+}
+
+// GRPCStatus maps an HTTP status to a gRPC code exactly as Envoy's local replies do.
+func GRPCStatus(status int) int {
+	switch status {
+	case http.StatusBadRequest:
+		return grpcInternal
+	case http.StatusUnauthorized:
+		return grpcUnauthenticated
+	case http.StatusForbidden:
+		return grpcPermissionDenied
+	case http.StatusNotFound:
+		return grpcUnimplemented
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return grpcUnavailable
+	default:
+		return grpcUnknown
+	}
+}
+
+// HTTPStatus maps a gRPC status to the HTTP status Envoy uses for it in statistics and outlier
+// detection (Grpc::Utility::grpcToHttpStatus).
+func HTTPStatus(grpcStatus int) int {
+	switch grpcStatus {
+	case 0:
+		return http.StatusOK
+	case 1: // canceled
+		return 499
+	case 3, 9, 11: // invalid_argument, failed_precondition, out_of_range
+		return http.StatusBadRequest
+	case 4: // deadline_exceeded
+		return http.StatusGatewayTimeout
+	case 5: // not_found
+		return http.StatusNotFound
+	case 6, 10: // already_exists, aborted
+		return http.StatusConflict
+	case 7:
+		return http.StatusForbidden
+	case 8: // resource_exhausted
+		return http.StatusTooManyRequests
+	case 12:
+		return http.StatusNotImplemented
+	case 14:
+		return http.StatusServiceUnavailable
+	case 16:
+		return http.StatusUnauthorized
+	default: // unknown, internal, data_loss
+		return http.StatusInternalServerError
+	}
+}
+
+// encodeGRPCMessage percent-encodes a grpc-message value as the gRPC spec requires.
+func encodeGRPCMessage(s string) string {
+	var b strings.Builder
+	for i := range len(s) {
+		if c := s[i]; c >= 0x20 && c <= 0x7e && c != '%' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
