@@ -45,6 +45,9 @@ type OrderMutation struct {
 	request_hash     *string
 	status           *order.Status
 	reject_reason    *string
+	reject_message   *string
+	payment_method   *string
+	cancel_reason    *string
 	total_minor      *int64
 	addtotal_minor   *int64
 	currency         *string
@@ -430,6 +433,140 @@ func (m *OrderMutation) RejectReasonCleared() bool {
 func (m *OrderMutation) ResetRejectReason() {
 	m.reject_reason = nil
 	delete(m.clearedFields, order.FieldRejectReason)
+}
+
+// SetRejectMessage sets the "reject_message" field.
+func (m *OrderMutation) SetRejectMessage(s string) {
+	m.reject_message = &s
+}
+
+// RejectMessage returns the value of the "reject_message" field in the mutation.
+func (m *OrderMutation) RejectMessage() (r string, exists bool) {
+	v := m.reject_message
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRejectMessage returns the old "reject_message" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldRejectMessage(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRejectMessage is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRejectMessage requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRejectMessage: %w", err)
+	}
+	return oldValue.RejectMessage, nil
+}
+
+// ClearRejectMessage clears the value of the "reject_message" field.
+func (m *OrderMutation) ClearRejectMessage() {
+	m.reject_message = nil
+	m.clearedFields[order.FieldRejectMessage] = struct{}{}
+}
+
+// RejectMessageCleared returns if the "reject_message" field was cleared in this mutation.
+func (m *OrderMutation) RejectMessageCleared() bool {
+	_, ok := m.clearedFields[order.FieldRejectMessage]
+	return ok
+}
+
+// ResetRejectMessage resets all changes to the "reject_message" field.
+func (m *OrderMutation) ResetRejectMessage() {
+	m.reject_message = nil
+	delete(m.clearedFields, order.FieldRejectMessage)
+}
+
+// SetPaymentMethod sets the "payment_method" field.
+func (m *OrderMutation) SetPaymentMethod(s string) {
+	m.payment_method = &s
+}
+
+// PaymentMethod returns the value of the "payment_method" field in the mutation.
+func (m *OrderMutation) PaymentMethod() (r string, exists bool) {
+	v := m.payment_method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPaymentMethod returns the old "payment_method" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldPaymentMethod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPaymentMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPaymentMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPaymentMethod: %w", err)
+	}
+	return oldValue.PaymentMethod, nil
+}
+
+// ResetPaymentMethod resets all changes to the "payment_method" field.
+func (m *OrderMutation) ResetPaymentMethod() {
+	m.payment_method = nil
+}
+
+// SetCancelReason sets the "cancel_reason" field.
+func (m *OrderMutation) SetCancelReason(s string) {
+	m.cancel_reason = &s
+}
+
+// CancelReason returns the value of the "cancel_reason" field in the mutation.
+func (m *OrderMutation) CancelReason() (r string, exists bool) {
+	v := m.cancel_reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCancelReason returns the old "cancel_reason" field's value of the Order entity.
+// If the Order object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrderMutation) OldCancelReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCancelReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCancelReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCancelReason: %w", err)
+	}
+	return oldValue.CancelReason, nil
+}
+
+// ClearCancelReason clears the value of the "cancel_reason" field.
+func (m *OrderMutation) ClearCancelReason() {
+	m.cancel_reason = nil
+	m.clearedFields[order.FieldCancelReason] = struct{}{}
+}
+
+// CancelReasonCleared returns if the "cancel_reason" field was cleared in this mutation.
+func (m *OrderMutation) CancelReasonCleared() bool {
+	_, ok := m.clearedFields[order.FieldCancelReason]
+	return ok
+}
+
+// ResetCancelReason resets all changes to the "cancel_reason" field.
+func (m *OrderMutation) ResetCancelReason() {
+	m.cancel_reason = nil
+	delete(m.clearedFields, order.FieldCancelReason)
 }
 
 // SetTotalMinor sets the "total_minor" field.
@@ -851,7 +988,7 @@ func (m *OrderMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *OrderMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 17)
 	if m.create_time != nil {
 		fields = append(fields, order.FieldCreateTime)
 	}
@@ -872,6 +1009,15 @@ func (m *OrderMutation) Fields() []string {
 	}
 	if m.reject_reason != nil {
 		fields = append(fields, order.FieldRejectReason)
+	}
+	if m.reject_message != nil {
+		fields = append(fields, order.FieldRejectMessage)
+	}
+	if m.payment_method != nil {
+		fields = append(fields, order.FieldPaymentMethod)
+	}
+	if m.cancel_reason != nil {
+		fields = append(fields, order.FieldCancelReason)
 	}
 	if m.total_minor != nil {
 		fields = append(fields, order.FieldTotalMinor)
@@ -916,6 +1062,12 @@ func (m *OrderMutation) Field(name string) (ent.Value, bool) {
 		return m.Status()
 	case order.FieldRejectReason:
 		return m.RejectReason()
+	case order.FieldRejectMessage:
+		return m.RejectMessage()
+	case order.FieldPaymentMethod:
+		return m.PaymentMethod()
+	case order.FieldCancelReason:
+		return m.CancelReason()
 	case order.FieldTotalMinor:
 		return m.TotalMinor()
 	case order.FieldCurrency:
@@ -953,6 +1105,12 @@ func (m *OrderMutation) OldField(ctx context.Context, name string) (ent.Value, e
 		return m.OldStatus(ctx)
 	case order.FieldRejectReason:
 		return m.OldRejectReason(ctx)
+	case order.FieldRejectMessage:
+		return m.OldRejectMessage(ctx)
+	case order.FieldPaymentMethod:
+		return m.OldPaymentMethod(ctx)
+	case order.FieldCancelReason:
+		return m.OldCancelReason(ctx)
 	case order.FieldTotalMinor:
 		return m.OldTotalMinor(ctx)
 	case order.FieldCurrency:
@@ -1024,6 +1182,27 @@ func (m *OrderMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetRejectReason(v)
+		return nil
+	case order.FieldRejectMessage:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRejectMessage(v)
+		return nil
+	case order.FieldPaymentMethod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPaymentMethod(v)
+		return nil
+	case order.FieldCancelReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCancelReason(v)
 		return nil
 	case order.FieldTotalMinor:
 		v, ok := value.(int64)
@@ -1134,6 +1313,12 @@ func (m *OrderMutation) ClearedFields() []string {
 	if m.FieldCleared(order.FieldRejectReason) {
 		fields = append(fields, order.FieldRejectReason)
 	}
+	if m.FieldCleared(order.FieldRejectMessage) {
+		fields = append(fields, order.FieldRejectMessage)
+	}
+	if m.FieldCleared(order.FieldCancelReason) {
+		fields = append(fields, order.FieldCancelReason)
+	}
 	if m.FieldCleared(order.FieldPaymentID) {
 		fields = append(fields, order.FieldPaymentID)
 	}
@@ -1159,6 +1344,12 @@ func (m *OrderMutation) ClearField(name string) error {
 	switch name {
 	case order.FieldRejectReason:
 		m.ClearRejectReason()
+		return nil
+	case order.FieldRejectMessage:
+		m.ClearRejectMessage()
+		return nil
+	case order.FieldCancelReason:
+		m.ClearCancelReason()
 		return nil
 	case order.FieldPaymentID:
 		m.ClearPaymentID()
@@ -1197,6 +1388,15 @@ func (m *OrderMutation) ResetField(name string) error {
 		return nil
 	case order.FieldRejectReason:
 		m.ResetRejectReason()
+		return nil
+	case order.FieldRejectMessage:
+		m.ResetRejectMessage()
+		return nil
+	case order.FieldPaymentMethod:
+		m.ResetPaymentMethod()
+		return nil
+	case order.FieldCancelReason:
+		m.ResetCancelReason()
 		return nil
 	case order.FieldTotalMinor:
 		m.ResetTotalMinor()

@@ -32,6 +32,12 @@ type Order struct {
 	Status order.Status `json:"status,omitempty"`
 	// Why the order was rejected, as the name of the API's reason enum.
 	RejectReason string `json:"reject_reason,omitempty"`
+	// A human-readable detail of the rejection (never a raw dependency error).
+	RejectMessage string `json:"reject_message,omitempty"`
+	// The payment method token of the request: a saga resumed after a crash authorizes with it.
+	PaymentMethod string `json:"payment_method,omitempty"`
+	// Why the customer or an admin canceled the order.
+	CancelReason string `json:"cancel_reason,omitempty"`
 	// Order total in minor units of currency (cents).
 	TotalMinor int64 `json:"total_minor,omitempty"`
 	// ISO 4217 code.
@@ -79,7 +85,7 @@ func (*Order) scanValues(columns []string) ([]any, error) {
 			values[i] = &sql.NullScanner{S: new(uuid.UUID)}
 		case order.FieldTotalMinor, order.FieldAttempts:
 			values[i] = new(sql.NullInt64)
-		case order.FieldIdempotencyKey, order.FieldRequestHash, order.FieldStatus, order.FieldRejectReason, order.FieldCurrency, order.FieldSagaStep, order.FieldLeaseOwner:
+		case order.FieldIdempotencyKey, order.FieldRequestHash, order.FieldStatus, order.FieldRejectReason, order.FieldRejectMessage, order.FieldPaymentMethod, order.FieldCancelReason, order.FieldCurrency, order.FieldSagaStep, order.FieldLeaseOwner:
 			values[i] = new(sql.NullString)
 		case order.FieldCreateTime, order.FieldUpdateTime, order.FieldLeaseExpiresAt:
 			values[i] = new(sql.NullTime)
@@ -147,6 +153,24 @@ func (_m *Order) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field reject_reason", values[i])
 			} else if value.Valid {
 				_m.RejectReason = value.String
+			}
+		case order.FieldRejectMessage:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field reject_message", values[i])
+			} else if value.Valid {
+				_m.RejectMessage = value.String
+			}
+		case order.FieldPaymentMethod:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field payment_method", values[i])
+			} else if value.Valid {
+				_m.PaymentMethod = value.String
+			}
+		case order.FieldCancelReason:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field cancel_reason", values[i])
+			} else if value.Valid {
+				_m.CancelReason = value.String
 			}
 		case order.FieldTotalMinor:
 			if value, ok := values[i].(*sql.NullInt64); !ok {
@@ -253,6 +277,15 @@ func (_m *Order) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("reject_reason=")
 	builder.WriteString(_m.RejectReason)
+	builder.WriteString(", ")
+	builder.WriteString("reject_message=")
+	builder.WriteString(_m.RejectMessage)
+	builder.WriteString(", ")
+	builder.WriteString("payment_method=")
+	builder.WriteString(_m.PaymentMethod)
+	builder.WriteString(", ")
+	builder.WriteString("cancel_reason=")
+	builder.WriteString(_m.CancelReason)
 	builder.WriteString(", ")
 	builder.WriteString("total_minor=")
 	builder.WriteString(fmt.Sprintf("%v", _m.TotalMinor))

@@ -99,6 +99,48 @@ func (_c *OrderCreate) SetNillableRejectReason(v *string) *OrderCreate {
 	return _c
 }
 
+// SetRejectMessage sets the "reject_message" field.
+func (_c *OrderCreate) SetRejectMessage(v string) *OrderCreate {
+	_c.mutation.SetRejectMessage(v)
+	return _c
+}
+
+// SetNillableRejectMessage sets the "reject_message" field if the given value is not nil.
+func (_c *OrderCreate) SetNillableRejectMessage(v *string) *OrderCreate {
+	if v != nil {
+		_c.SetRejectMessage(*v)
+	}
+	return _c
+}
+
+// SetPaymentMethod sets the "payment_method" field.
+func (_c *OrderCreate) SetPaymentMethod(v string) *OrderCreate {
+	_c.mutation.SetPaymentMethod(v)
+	return _c
+}
+
+// SetNillablePaymentMethod sets the "payment_method" field if the given value is not nil.
+func (_c *OrderCreate) SetNillablePaymentMethod(v *string) *OrderCreate {
+	if v != nil {
+		_c.SetPaymentMethod(*v)
+	}
+	return _c
+}
+
+// SetCancelReason sets the "cancel_reason" field.
+func (_c *OrderCreate) SetCancelReason(v string) *OrderCreate {
+	_c.mutation.SetCancelReason(v)
+	return _c
+}
+
+// SetNillableCancelReason sets the "cancel_reason" field if the given value is not nil.
+func (_c *OrderCreate) SetNillableCancelReason(v *string) *OrderCreate {
+	if v != nil {
+		_c.SetCancelReason(*v)
+	}
+	return _c
+}
+
 // SetTotalMinor sets the "total_minor" field.
 func (_c *OrderCreate) SetTotalMinor(v int64) *OrderCreate {
 	_c.mutation.SetTotalMinor(v)
@@ -257,6 +299,10 @@ func (_c *OrderCreate) defaults() {
 		v := order.DefaultStatus
 		_c.mutation.SetStatus(v)
 	}
+	if _, ok := _c.mutation.PaymentMethod(); !ok {
+		v := order.DefaultPaymentMethod
+		_c.mutation.SetPaymentMethod(v)
+	}
 	if _, ok := _c.mutation.SagaStep(); !ok {
 		v := order.DefaultSagaStep
 		_c.mutation.SetSagaStep(v)
@@ -309,6 +355,24 @@ func (_c *OrderCreate) check() error {
 	if v, ok := _c.mutation.RejectReason(); ok {
 		if err := order.RejectReasonValidator(v); err != nil {
 			return &ValidationError{Name: "reject_reason", err: fmt.Errorf(`orders: validator failed for field "Order.reject_reason": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.RejectMessage(); ok {
+		if err := order.RejectMessageValidator(v); err != nil {
+			return &ValidationError{Name: "reject_message", err: fmt.Errorf(`orders: validator failed for field "Order.reject_message": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.PaymentMethod(); !ok {
+		return &ValidationError{Name: "payment_method", err: errors.New(`orders: missing required field "Order.payment_method"`)}
+	}
+	if v, ok := _c.mutation.PaymentMethod(); ok {
+		if err := order.PaymentMethodValidator(v); err != nil {
+			return &ValidationError{Name: "payment_method", err: fmt.Errorf(`orders: validator failed for field "Order.payment_method": %w`, err)}
+		}
+	}
+	if v, ok := _c.mutation.CancelReason(); ok {
+		if err := order.CancelReasonValidator(v); err != nil {
+			return &ValidationError{Name: "cancel_reason", err: fmt.Errorf(`orders: validator failed for field "Order.cancel_reason": %w`, err)}
 		}
 	}
 	if _, ok := _c.mutation.TotalMinor(); !ok {
@@ -411,6 +475,18 @@ func (_c *OrderCreate) createSpec() (*Order, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.RejectReason(); ok {
 		_spec.SetField(order.FieldRejectReason, field.TypeString, value)
 		_node.RejectReason = value
+	}
+	if value, ok := _c.mutation.RejectMessage(); ok {
+		_spec.SetField(order.FieldRejectMessage, field.TypeString, value)
+		_node.RejectMessage = value
+	}
+	if value, ok := _c.mutation.PaymentMethod(); ok {
+		_spec.SetField(order.FieldPaymentMethod, field.TypeString, value)
+		_node.PaymentMethod = value
+	}
+	if value, ok := _c.mutation.CancelReason(); ok {
+		_spec.SetField(order.FieldCancelReason, field.TypeString, value)
+		_node.CancelReason = value
 	}
 	if value, ok := _c.mutation.TotalMinor(); ok {
 		_spec.SetField(order.FieldTotalMinor, field.TypeInt64, value)
@@ -547,6 +623,42 @@ func (u *OrderUpsert) UpdateRejectReason() *OrderUpsert {
 // ClearRejectReason clears the value of the "reject_reason" field.
 func (u *OrderUpsert) ClearRejectReason() *OrderUpsert {
 	u.SetNull(order.FieldRejectReason)
+	return u
+}
+
+// SetRejectMessage sets the "reject_message" field.
+func (u *OrderUpsert) SetRejectMessage(v string) *OrderUpsert {
+	u.Set(order.FieldRejectMessage, v)
+	return u
+}
+
+// UpdateRejectMessage sets the "reject_message" field to the value that was provided on create.
+func (u *OrderUpsert) UpdateRejectMessage() *OrderUpsert {
+	u.SetExcluded(order.FieldRejectMessage)
+	return u
+}
+
+// ClearRejectMessage clears the value of the "reject_message" field.
+func (u *OrderUpsert) ClearRejectMessage() *OrderUpsert {
+	u.SetNull(order.FieldRejectMessage)
+	return u
+}
+
+// SetCancelReason sets the "cancel_reason" field.
+func (u *OrderUpsert) SetCancelReason(v string) *OrderUpsert {
+	u.Set(order.FieldCancelReason, v)
+	return u
+}
+
+// UpdateCancelReason sets the "cancel_reason" field to the value that was provided on create.
+func (u *OrderUpsert) UpdateCancelReason() *OrderUpsert {
+	u.SetExcluded(order.FieldCancelReason)
+	return u
+}
+
+// ClearCancelReason clears the value of the "cancel_reason" field.
+func (u *OrderUpsert) ClearCancelReason() *OrderUpsert {
+	u.SetNull(order.FieldCancelReason)
 	return u
 }
 
@@ -693,6 +805,9 @@ func (u *OrderUpsertOne) UpdateNewValues() *OrderUpsertOne {
 		if _, exists := u.create.mutation.RequestHash(); exists {
 			s.SetIgnore(order.FieldRequestHash)
 		}
+		if _, exists := u.create.mutation.PaymentMethod(); exists {
+			s.SetIgnore(order.FieldPaymentMethod)
+		}
 	}))
 	return u
 }
@@ -770,6 +885,48 @@ func (u *OrderUpsertOne) UpdateRejectReason() *OrderUpsertOne {
 func (u *OrderUpsertOne) ClearRejectReason() *OrderUpsertOne {
 	return u.Update(func(s *OrderUpsert) {
 		s.ClearRejectReason()
+	})
+}
+
+// SetRejectMessage sets the "reject_message" field.
+func (u *OrderUpsertOne) SetRejectMessage(v string) *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetRejectMessage(v)
+	})
+}
+
+// UpdateRejectMessage sets the "reject_message" field to the value that was provided on create.
+func (u *OrderUpsertOne) UpdateRejectMessage() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateRejectMessage()
+	})
+}
+
+// ClearRejectMessage clears the value of the "reject_message" field.
+func (u *OrderUpsertOne) ClearRejectMessage() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearRejectMessage()
+	})
+}
+
+// SetCancelReason sets the "cancel_reason" field.
+func (u *OrderUpsertOne) SetCancelReason(v string) *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetCancelReason(v)
+	})
+}
+
+// UpdateCancelReason sets the "cancel_reason" field to the value that was provided on create.
+func (u *OrderUpsertOne) UpdateCancelReason() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateCancelReason()
+	})
+}
+
+// ClearCancelReason clears the value of the "cancel_reason" field.
+func (u *OrderUpsertOne) ClearCancelReason() *OrderUpsertOne {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearCancelReason()
 	})
 }
 
@@ -1101,6 +1258,9 @@ func (u *OrderUpsertBulk) UpdateNewValues() *OrderUpsertBulk {
 			if _, exists := b.mutation.RequestHash(); exists {
 				s.SetIgnore(order.FieldRequestHash)
 			}
+			if _, exists := b.mutation.PaymentMethod(); exists {
+				s.SetIgnore(order.FieldPaymentMethod)
+			}
 		}
 	}))
 	return u
@@ -1179,6 +1339,48 @@ func (u *OrderUpsertBulk) UpdateRejectReason() *OrderUpsertBulk {
 func (u *OrderUpsertBulk) ClearRejectReason() *OrderUpsertBulk {
 	return u.Update(func(s *OrderUpsert) {
 		s.ClearRejectReason()
+	})
+}
+
+// SetRejectMessage sets the "reject_message" field.
+func (u *OrderUpsertBulk) SetRejectMessage(v string) *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetRejectMessage(v)
+	})
+}
+
+// UpdateRejectMessage sets the "reject_message" field to the value that was provided on create.
+func (u *OrderUpsertBulk) UpdateRejectMessage() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateRejectMessage()
+	})
+}
+
+// ClearRejectMessage clears the value of the "reject_message" field.
+func (u *OrderUpsertBulk) ClearRejectMessage() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearRejectMessage()
+	})
+}
+
+// SetCancelReason sets the "cancel_reason" field.
+func (u *OrderUpsertBulk) SetCancelReason(v string) *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.SetCancelReason(v)
+	})
+}
+
+// UpdateCancelReason sets the "cancel_reason" field to the value that was provided on create.
+func (u *OrderUpsertBulk) UpdateCancelReason() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.UpdateCancelReason()
+	})
+}
+
+// ClearCancelReason clears the value of the "cancel_reason" field.
+func (u *OrderUpsertBulk) ClearCancelReason() *OrderUpsertBulk {
+	return u.Update(func(s *OrderUpsert) {
+		s.ClearCancelReason()
 	})
 }
 

@@ -71,6 +71,46 @@ func (_u *OrderUpdate) ClearRejectReason() *OrderUpdate {
 	return _u
 }
 
+// SetRejectMessage sets the "reject_message" field.
+func (_u *OrderUpdate) SetRejectMessage(v string) *OrderUpdate {
+	_u.mutation.SetRejectMessage(v)
+	return _u
+}
+
+// SetNillableRejectMessage sets the "reject_message" field if the given value is not nil.
+func (_u *OrderUpdate) SetNillableRejectMessage(v *string) *OrderUpdate {
+	if v != nil {
+		_u.SetRejectMessage(*v)
+	}
+	return _u
+}
+
+// ClearRejectMessage clears the value of the "reject_message" field.
+func (_u *OrderUpdate) ClearRejectMessage() *OrderUpdate {
+	_u.mutation.ClearRejectMessage()
+	return _u
+}
+
+// SetCancelReason sets the "cancel_reason" field.
+func (_u *OrderUpdate) SetCancelReason(v string) *OrderUpdate {
+	_u.mutation.SetCancelReason(v)
+	return _u
+}
+
+// SetNillableCancelReason sets the "cancel_reason" field if the given value is not nil.
+func (_u *OrderUpdate) SetNillableCancelReason(v *string) *OrderUpdate {
+	if v != nil {
+		_u.SetCancelReason(*v)
+	}
+	return _u
+}
+
+// ClearCancelReason clears the value of the "cancel_reason" field.
+func (_u *OrderUpdate) ClearCancelReason() *OrderUpdate {
+	_u.mutation.ClearCancelReason()
+	return _u
+}
+
 // SetTotalMinor sets the "total_minor" field.
 func (_u *OrderUpdate) SetTotalMinor(v int64) *OrderUpdate {
 	_u.mutation.ResetTotalMinor()
@@ -290,6 +330,16 @@ func (_u *OrderUpdate) check() error {
 			return &ValidationError{Name: "reject_reason", err: fmt.Errorf(`orders: validator failed for field "Order.reject_reason": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.RejectMessage(); ok {
+		if err := order.RejectMessageValidator(v); err != nil {
+			return &ValidationError{Name: "reject_message", err: fmt.Errorf(`orders: validator failed for field "Order.reject_message": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CancelReason(); ok {
+		if err := order.CancelReasonValidator(v); err != nil {
+			return &ValidationError{Name: "cancel_reason", err: fmt.Errorf(`orders: validator failed for field "Order.cancel_reason": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.TotalMinor(); ok {
 		if err := order.TotalMinorValidator(v); err != nil {
 			return &ValidationError{Name: "total_minor", err: fmt.Errorf(`orders: validator failed for field "Order.total_minor": %w`, err)}
@@ -347,6 +397,18 @@ func (_u *OrderUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.RejectReasonCleared() {
 		_spec.ClearField(order.FieldRejectReason, field.TypeString)
+	}
+	if value, ok := _u.mutation.RejectMessage(); ok {
+		_spec.SetField(order.FieldRejectMessage, field.TypeString, value)
+	}
+	if _u.mutation.RejectMessageCleared() {
+		_spec.ClearField(order.FieldRejectMessage, field.TypeString)
+	}
+	if value, ok := _u.mutation.CancelReason(); ok {
+		_spec.SetField(order.FieldCancelReason, field.TypeString, value)
+	}
+	if _u.mutation.CancelReasonCleared() {
+		_spec.ClearField(order.FieldCancelReason, field.TypeString)
 	}
 	if value, ok := _u.mutation.TotalMinor(); ok {
 		_spec.SetField(order.FieldTotalMinor, field.TypeInt64, value)
@@ -488,6 +550,46 @@ func (_u *OrderUpdateOne) SetNillableRejectReason(v *string) *OrderUpdateOne {
 // ClearRejectReason clears the value of the "reject_reason" field.
 func (_u *OrderUpdateOne) ClearRejectReason() *OrderUpdateOne {
 	_u.mutation.ClearRejectReason()
+	return _u
+}
+
+// SetRejectMessage sets the "reject_message" field.
+func (_u *OrderUpdateOne) SetRejectMessage(v string) *OrderUpdateOne {
+	_u.mutation.SetRejectMessage(v)
+	return _u
+}
+
+// SetNillableRejectMessage sets the "reject_message" field if the given value is not nil.
+func (_u *OrderUpdateOne) SetNillableRejectMessage(v *string) *OrderUpdateOne {
+	if v != nil {
+		_u.SetRejectMessage(*v)
+	}
+	return _u
+}
+
+// ClearRejectMessage clears the value of the "reject_message" field.
+func (_u *OrderUpdateOne) ClearRejectMessage() *OrderUpdateOne {
+	_u.mutation.ClearRejectMessage()
+	return _u
+}
+
+// SetCancelReason sets the "cancel_reason" field.
+func (_u *OrderUpdateOne) SetCancelReason(v string) *OrderUpdateOne {
+	_u.mutation.SetCancelReason(v)
+	return _u
+}
+
+// SetNillableCancelReason sets the "cancel_reason" field if the given value is not nil.
+func (_u *OrderUpdateOne) SetNillableCancelReason(v *string) *OrderUpdateOne {
+	if v != nil {
+		_u.SetCancelReason(*v)
+	}
+	return _u
+}
+
+// ClearCancelReason clears the value of the "cancel_reason" field.
+func (_u *OrderUpdateOne) ClearCancelReason() *OrderUpdateOne {
+	_u.mutation.ClearCancelReason()
 	return _u
 }
 
@@ -723,6 +825,16 @@ func (_u *OrderUpdateOne) check() error {
 			return &ValidationError{Name: "reject_reason", err: fmt.Errorf(`orders: validator failed for field "Order.reject_reason": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.RejectMessage(); ok {
+		if err := order.RejectMessageValidator(v); err != nil {
+			return &ValidationError{Name: "reject_message", err: fmt.Errorf(`orders: validator failed for field "Order.reject_message": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.CancelReason(); ok {
+		if err := order.CancelReasonValidator(v); err != nil {
+			return &ValidationError{Name: "cancel_reason", err: fmt.Errorf(`orders: validator failed for field "Order.cancel_reason": %w`, err)}
+		}
+	}
 	if v, ok := _u.mutation.TotalMinor(); ok {
 		if err := order.TotalMinorValidator(v); err != nil {
 			return &ValidationError{Name: "total_minor", err: fmt.Errorf(`orders: validator failed for field "Order.total_minor": %w`, err)}
@@ -797,6 +909,18 @@ func (_u *OrderUpdateOne) sqlSave(ctx context.Context) (_node *Order, err error)
 	}
 	if _u.mutation.RejectReasonCleared() {
 		_spec.ClearField(order.FieldRejectReason, field.TypeString)
+	}
+	if value, ok := _u.mutation.RejectMessage(); ok {
+		_spec.SetField(order.FieldRejectMessage, field.TypeString, value)
+	}
+	if _u.mutation.RejectMessageCleared() {
+		_spec.ClearField(order.FieldRejectMessage, field.TypeString)
+	}
+	if value, ok := _u.mutation.CancelReason(); ok {
+		_spec.SetField(order.FieldCancelReason, field.TypeString, value)
+	}
+	if _u.mutation.CancelReasonCleared() {
+		_spec.ClearField(order.FieldCancelReason, field.TypeString)
 	}
 	if value, ok := _u.mutation.TotalMinor(); ok {
 		_spec.SetField(order.FieldTotalMinor, field.TypeInt64, value)

@@ -71,12 +71,26 @@ func init() {
 	orderDescRejectReason := orderFields[5].Descriptor()
 	// order.RejectReasonValidator is a validator for the "reject_reason" field. It is called by the builders before save.
 	order.RejectReasonValidator = orderDescRejectReason.Validators[0].(func(string) error)
+	// orderDescRejectMessage is the schema descriptor for reject_message field.
+	orderDescRejectMessage := orderFields[6].Descriptor()
+	// order.RejectMessageValidator is a validator for the "reject_message" field. It is called by the builders before save.
+	order.RejectMessageValidator = orderDescRejectMessage.Validators[0].(func(string) error)
+	// orderDescPaymentMethod is the schema descriptor for payment_method field.
+	orderDescPaymentMethod := orderFields[7].Descriptor()
+	// order.DefaultPaymentMethod holds the default value on creation for the payment_method field.
+	order.DefaultPaymentMethod = orderDescPaymentMethod.Default.(string)
+	// order.PaymentMethodValidator is a validator for the "payment_method" field. It is called by the builders before save.
+	order.PaymentMethodValidator = orderDescPaymentMethod.Validators[0].(func(string) error)
+	// orderDescCancelReason is the schema descriptor for cancel_reason field.
+	orderDescCancelReason := orderFields[8].Descriptor()
+	// order.CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.
+	order.CancelReasonValidator = orderDescCancelReason.Validators[0].(func(string) error)
 	// orderDescTotalMinor is the schema descriptor for total_minor field.
-	orderDescTotalMinor := orderFields[6].Descriptor()
+	orderDescTotalMinor := orderFields[9].Descriptor()
 	// order.TotalMinorValidator is a validator for the "total_minor" field. It is called by the builders before save.
 	order.TotalMinorValidator = orderDescTotalMinor.Validators[0].(func(int64) error)
 	// orderDescCurrency is the schema descriptor for currency field.
-	orderDescCurrency := orderFields[7].Descriptor()
+	orderDescCurrency := orderFields[10].Descriptor()
 	// order.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
 	order.CurrencyValidator = func() func(string) error {
 		validators := orderDescCurrency.Validators
@@ -94,11 +108,11 @@ func init() {
 		}
 	}()
 	// orderDescLeaseOwner is the schema descriptor for lease_owner field.
-	orderDescLeaseOwner := orderFields[10].Descriptor()
+	orderDescLeaseOwner := orderFields[13].Descriptor()
 	// order.LeaseOwnerValidator is a validator for the "lease_owner" field. It is called by the builders before save.
 	order.LeaseOwnerValidator = orderDescLeaseOwner.Validators[0].(func(string) error)
 	// orderDescAttempts is the schema descriptor for attempts field.
-	orderDescAttempts := orderFields[12].Descriptor()
+	orderDescAttempts := orderFields[15].Descriptor()
 	// order.DefaultAttempts holds the default value on creation for the attempts field.
 	order.DefaultAttempts = orderDescAttempts.Default.(int)
 	// order.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.

@@ -19,6 +19,9 @@ var (
 		{Name: "request_hash", Type: field.TypeString, Size: 64},
 		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "confirmed", "rejected", "canceled"}, Default: "pending"},
 		{Name: "reject_reason", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "reject_message", Type: field.TypeString, Nullable: true, Size: 500},
+		{Name: "payment_method", Type: field.TypeString, Size: 100, Default: ""},
+		{Name: "cancel_reason", Type: field.TypeString, Nullable: true, Size: 500},
 		{Name: "total_minor", Type: field.TypeInt64},
 		{Name: "currency", Type: field.TypeString, Size: 3},
 		{Name: "saga_step", Type: field.TypeEnum, Enums: []string{"created", "customer_checked", "priced", "stock_reserved", "payment_authorized", "confirmed", "compensating", "done"}, Default: "created"},
@@ -41,7 +44,7 @@ var (
 			{
 				Name:    "order_status_lease_expires_at",
 				Unique:  false,
-				Columns: []*schema.Column{OrdersColumns[6], OrdersColumns[13]},
+				Columns: []*schema.Column{OrdersColumns[6], OrdersColumns[16]},
 			},
 			{
 				Name:    "order_customer_id_create_time",

@@ -30,6 +30,12 @@ const (
 	FieldStatus = "status"
 	// FieldRejectReason holds the string denoting the reject_reason field in the database.
 	FieldRejectReason = "reject_reason"
+	// FieldRejectMessage holds the string denoting the reject_message field in the database.
+	FieldRejectMessage = "reject_message"
+	// FieldPaymentMethod holds the string denoting the payment_method field in the database.
+	FieldPaymentMethod = "payment_method"
+	// FieldCancelReason holds the string denoting the cancel_reason field in the database.
+	FieldCancelReason = "cancel_reason"
 	// FieldTotalMinor holds the string denoting the total_minor field in the database.
 	FieldTotalMinor = "total_minor"
 	// FieldCurrency holds the string denoting the currency field in the database.
@@ -67,6 +73,9 @@ var Columns = []string{
 	FieldRequestHash,
 	FieldStatus,
 	FieldRejectReason,
+	FieldRejectMessage,
+	FieldPaymentMethod,
+	FieldCancelReason,
 	FieldTotalMinor,
 	FieldCurrency,
 	FieldSagaStep,
@@ -99,6 +108,14 @@ var (
 	RequestHashValidator func(string) error
 	// RejectReasonValidator is a validator for the "reject_reason" field. It is called by the builders before save.
 	RejectReasonValidator func(string) error
+	// RejectMessageValidator is a validator for the "reject_message" field. It is called by the builders before save.
+	RejectMessageValidator func(string) error
+	// DefaultPaymentMethod holds the default value on creation for the "payment_method" field.
+	DefaultPaymentMethod string
+	// PaymentMethodValidator is a validator for the "payment_method" field. It is called by the builders before save.
+	PaymentMethodValidator func(string) error
+	// CancelReasonValidator is a validator for the "cancel_reason" field. It is called by the builders before save.
+	CancelReasonValidator func(string) error
 	// TotalMinorValidator is a validator for the "total_minor" field. It is called by the builders before save.
 	TotalMinorValidator func(int64) error
 	// CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
@@ -214,6 +231,21 @@ func ByStatus(opts ...sql.OrderTermOption) OrderOption {
 // ByRejectReason orders the results by the reject_reason field.
 func ByRejectReason(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldRejectReason, opts...).ToFunc()
+}
+
+// ByRejectMessage orders the results by the reject_message field.
+func ByRejectMessage(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRejectMessage, opts...).ToFunc()
+}
+
+// ByPaymentMethod orders the results by the payment_method field.
+func ByPaymentMethod(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPaymentMethod, opts...).ToFunc()
+}
+
+// ByCancelReason orders the results by the cancel_reason field.
+func ByCancelReason(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCancelReason, opts...).ToFunc()
 }
 
 // ByTotalMinor orders the results by the total_minor field.

@@ -86,6 +86,21 @@ func RejectReason(v string) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldRejectReason, v))
 }
 
+// RejectMessage applies equality check predicate on the "reject_message" field. It's identical to RejectMessageEQ.
+func RejectMessage(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldRejectMessage, v))
+}
+
+// PaymentMethod applies equality check predicate on the "payment_method" field. It's identical to PaymentMethodEQ.
+func PaymentMethod(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldPaymentMethod, v))
+}
+
+// CancelReason applies equality check predicate on the "cancel_reason" field. It's identical to CancelReasonEQ.
+func CancelReason(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldCancelReason, v))
+}
+
 // TotalMinor applies equality check predicate on the "total_minor" field. It's identical to TotalMinorEQ.
 func TotalMinor(v int64) predicate.Order {
 	return predicate.Order(sql.FieldEQ(FieldTotalMinor, v))
@@ -459,6 +474,221 @@ func RejectReasonEqualFold(v string) predicate.Order {
 // RejectReasonContainsFold applies the ContainsFold predicate on the "reject_reason" field.
 func RejectReasonContainsFold(v string) predicate.Order {
 	return predicate.Order(sql.FieldContainsFold(FieldRejectReason, v))
+}
+
+// RejectMessageEQ applies the EQ predicate on the "reject_message" field.
+func RejectMessageEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldRejectMessage, v))
+}
+
+// RejectMessageNEQ applies the NEQ predicate on the "reject_message" field.
+func RejectMessageNEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldRejectMessage, v))
+}
+
+// RejectMessageIn applies the In predicate on the "reject_message" field.
+func RejectMessageIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldRejectMessage, vs...))
+}
+
+// RejectMessageNotIn applies the NotIn predicate on the "reject_message" field.
+func RejectMessageNotIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldRejectMessage, vs...))
+}
+
+// RejectMessageGT applies the GT predicate on the "reject_message" field.
+func RejectMessageGT(v string) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldRejectMessage, v))
+}
+
+// RejectMessageGTE applies the GTE predicate on the "reject_message" field.
+func RejectMessageGTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldRejectMessage, v))
+}
+
+// RejectMessageLT applies the LT predicate on the "reject_message" field.
+func RejectMessageLT(v string) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldRejectMessage, v))
+}
+
+// RejectMessageLTE applies the LTE predicate on the "reject_message" field.
+func RejectMessageLTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldRejectMessage, v))
+}
+
+// RejectMessageContains applies the Contains predicate on the "reject_message" field.
+func RejectMessageContains(v string) predicate.Order {
+	return predicate.Order(sql.FieldContains(FieldRejectMessage, v))
+}
+
+// RejectMessageHasPrefix applies the HasPrefix predicate on the "reject_message" field.
+func RejectMessageHasPrefix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasPrefix(FieldRejectMessage, v))
+}
+
+// RejectMessageHasSuffix applies the HasSuffix predicate on the "reject_message" field.
+func RejectMessageHasSuffix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasSuffix(FieldRejectMessage, v))
+}
+
+// RejectMessageIsNil applies the IsNil predicate on the "reject_message" field.
+func RejectMessageIsNil() predicate.Order {
+	return predicate.Order(sql.FieldIsNull(FieldRejectMessage))
+}
+
+// RejectMessageNotNil applies the NotNil predicate on the "reject_message" field.
+func RejectMessageNotNil() predicate.Order {
+	return predicate.Order(sql.FieldNotNull(FieldRejectMessage))
+}
+
+// RejectMessageEqualFold applies the EqualFold predicate on the "reject_message" field.
+func RejectMessageEqualFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldEqualFold(FieldRejectMessage, v))
+}
+
+// RejectMessageContainsFold applies the ContainsFold predicate on the "reject_message" field.
+func RejectMessageContainsFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldContainsFold(FieldRejectMessage, v))
+}
+
+// PaymentMethodEQ applies the EQ predicate on the "payment_method" field.
+func PaymentMethodEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldPaymentMethod, v))
+}
+
+// PaymentMethodNEQ applies the NEQ predicate on the "payment_method" field.
+func PaymentMethodNEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldPaymentMethod, v))
+}
+
+// PaymentMethodIn applies the In predicate on the "payment_method" field.
+func PaymentMethodIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldPaymentMethod, vs...))
+}
+
+// PaymentMethodNotIn applies the NotIn predicate on the "payment_method" field.
+func PaymentMethodNotIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldPaymentMethod, vs...))
+}
+
+// PaymentMethodGT applies the GT predicate on the "payment_method" field.
+func PaymentMethodGT(v string) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldPaymentMethod, v))
+}
+
+// PaymentMethodGTE applies the GTE predicate on the "payment_method" field.
+func PaymentMethodGTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldPaymentMethod, v))
+}
+
+// PaymentMethodLT applies the LT predicate on the "payment_method" field.
+func PaymentMethodLT(v string) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldPaymentMethod, v))
+}
+
+// PaymentMethodLTE applies the LTE predicate on the "payment_method" field.
+func PaymentMethodLTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldPaymentMethod, v))
+}
+
+// PaymentMethodContains applies the Contains predicate on the "payment_method" field.
+func PaymentMethodContains(v string) predicate.Order {
+	return predicate.Order(sql.FieldContains(FieldPaymentMethod, v))
+}
+
+// PaymentMethodHasPrefix applies the HasPrefix predicate on the "payment_method" field.
+func PaymentMethodHasPrefix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasPrefix(FieldPaymentMethod, v))
+}
+
+// PaymentMethodHasSuffix applies the HasSuffix predicate on the "payment_method" field.
+func PaymentMethodHasSuffix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasSuffix(FieldPaymentMethod, v))
+}
+
+// PaymentMethodEqualFold applies the EqualFold predicate on the "payment_method" field.
+func PaymentMethodEqualFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldEqualFold(FieldPaymentMethod, v))
+}
+
+// PaymentMethodContainsFold applies the ContainsFold predicate on the "payment_method" field.
+func PaymentMethodContainsFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldContainsFold(FieldPaymentMethod, v))
+}
+
+// CancelReasonEQ applies the EQ predicate on the "cancel_reason" field.
+func CancelReasonEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldEQ(FieldCancelReason, v))
+}
+
+// CancelReasonNEQ applies the NEQ predicate on the "cancel_reason" field.
+func CancelReasonNEQ(v string) predicate.Order {
+	return predicate.Order(sql.FieldNEQ(FieldCancelReason, v))
+}
+
+// CancelReasonIn applies the In predicate on the "cancel_reason" field.
+func CancelReasonIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldIn(FieldCancelReason, vs...))
+}
+
+// CancelReasonNotIn applies the NotIn predicate on the "cancel_reason" field.
+func CancelReasonNotIn(vs ...string) predicate.Order {
+	return predicate.Order(sql.FieldNotIn(FieldCancelReason, vs...))
+}
+
+// CancelReasonGT applies the GT predicate on the "cancel_reason" field.
+func CancelReasonGT(v string) predicate.Order {
+	return predicate.Order(sql.FieldGT(FieldCancelReason, v))
+}
+
+// CancelReasonGTE applies the GTE predicate on the "cancel_reason" field.
+func CancelReasonGTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldGTE(FieldCancelReason, v))
+}
+
+// CancelReasonLT applies the LT predicate on the "cancel_reason" field.
+func CancelReasonLT(v string) predicate.Order {
+	return predicate.Order(sql.FieldLT(FieldCancelReason, v))
+}
+
+// CancelReasonLTE applies the LTE predicate on the "cancel_reason" field.
+func CancelReasonLTE(v string) predicate.Order {
+	return predicate.Order(sql.FieldLTE(FieldCancelReason, v))
+}
+
+// CancelReasonContains applies the Contains predicate on the "cancel_reason" field.
+func CancelReasonContains(v string) predicate.Order {
+	return predicate.Order(sql.FieldContains(FieldCancelReason, v))
+}
+
+// CancelReasonHasPrefix applies the HasPrefix predicate on the "cancel_reason" field.
+func CancelReasonHasPrefix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasPrefix(FieldCancelReason, v))
+}
+
+// CancelReasonHasSuffix applies the HasSuffix predicate on the "cancel_reason" field.
+func CancelReasonHasSuffix(v string) predicate.Order {
+	return predicate.Order(sql.FieldHasSuffix(FieldCancelReason, v))
+}
+
+// CancelReasonIsNil applies the IsNil predicate on the "cancel_reason" field.
+func CancelReasonIsNil() predicate.Order {
+	return predicate.Order(sql.FieldIsNull(FieldCancelReason))
+}
+
+// CancelReasonNotNil applies the NotNil predicate on the "cancel_reason" field.
+func CancelReasonNotNil() predicate.Order {
+	return predicate.Order(sql.FieldNotNull(FieldCancelReason))
+}
+
+// CancelReasonEqualFold applies the EqualFold predicate on the "cancel_reason" field.
+func CancelReasonEqualFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldEqualFold(FieldCancelReason, v))
+}
+
+// CancelReasonContainsFold applies the ContainsFold predicate on the "cancel_reason" field.
+func CancelReasonContainsFold(v string) predicate.Order {
+	return predicate.Order(sql.FieldContainsFold(FieldCancelReason, v))
 }
 
 // TotalMinorEQ applies the EQ predicate on the "total_minor" field.

@@ -35,6 +35,12 @@ func (Order) Fields() []ent.Field {
 		field.Enum("status").Values("pending", "confirmed", "rejected", "canceled").Default("pending"),
 		field.String("reject_reason").Optional().MaxLen(64).
 			Comment("Why the order was rejected, as the name of the API's reason enum."),
+		field.String("reject_message").Optional().MaxLen(500).
+			Comment("A human-readable detail of the rejection (never a raw dependency error)."),
+		field.String("payment_method").Default("").MaxLen(100).Immutable().
+			Comment("The payment method token of the request: a saga resumed after a crash authorizes with it."),
+		field.String("cancel_reason").Optional().MaxLen(500).
+			Comment("Why the customer or an admin canceled the order."),
 		field.Int64("total_minor").NonNegative().
 			Comment("Order total in minor units of currency (cents)."),
 		field.String("currency").MinLen(3).MaxLen(3).
