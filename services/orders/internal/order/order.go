@@ -15,6 +15,7 @@ type Order struct {
 	CustomerID     uuid.UUID
 	IdempotencyKey string
 	RequestHash    string // see Request.Hash
+	PaymentMethod  string // the request's payment method token, kept so a resumed saga can authorize
 	Items          []Item
 	Total          *Money // nil until priced
 	Status         Status

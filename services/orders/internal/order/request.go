@@ -55,6 +55,7 @@ func New(r Request, now time.Time, lease Lease) Order {
 		CustomerID:     r.CustomerID,
 		IdempotencyKey: r.IdempotencyKey,
 		RequestHash:    r.Hash(),
+		PaymentMethod:  r.PaymentMethod,
 		Items:          items,
 		Status:         StatusPending,
 		Step:           StepCreated,

@@ -41,7 +41,6 @@ func (s *Saga) drive(ctx context.Context, o order.Order) {
 	o, err := s.run(ctx, o)
 	switch {
 	case err == nil:
-		s.methods.forget(id)
 	case errors.Is(err, order.ErrLeaseLost) || errors.Is(context.Cause(ctx), order.ErrLeaseLost):
 		s.log.Warn("saga lease lost; another process drives the order", "order_id", id)
 	default:
@@ -156,12 +155,7 @@ func (s *Saga) reserve(ctx context.Context, o order.Order) (order.Order, error) 
 }
 
 func (s *Saga) authorize(ctx context.Context, o order.Order) (order.Order, error) {
-	method := s.methods.get(o.ID)
-	if method == "" {
-		s.log.Error("payment method unknown after a restart; rejecting the order", "order_id", o.ID)
-		return o.Reject(order.ReasonInternal, true), nil
-	}
-	id, err := s.payments.Authorize(ctx, Payment{OrderID: o.ID, CustomerID: o.CustomerID, Amount: *o.Total, Method: method})
+	id, err := s.payments.Authorize(ctx, Payment{OrderID: o.ID, CustomerID: o.CustomerID, Amount: *o.Total, Method: o.PaymentMethod})
 	switch {
 	case err == nil:
 		return o.Confirm(id), nil

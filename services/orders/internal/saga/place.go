@@ -21,7 +21,6 @@ func (s *Saga) Place(ctx context.Context, r order.Request) (order.Order, error) 
 	o := order.New(r, now, s.lease(now))
 	switch err := s.store.Create(ctx, o); {
 	case err == nil:
-		s.methods.put(o.ID, r.PaymentMethod, now)
 		s.start(ctx, o)
 	case errors.Is(err, ErrDuplicate):
 		first, err := s.store.GetByKey(ctx, r.CustomerID, r.IdempotencyKey)
@@ -30,9 +29,6 @@ func (s *Saga) Place(ctx context.Context, r order.Request) (order.Order, error) 
 		}
 		if first.RequestHash != o.RequestHash {
 			return first, order.ErrKeyReused
-		}
-		if !placed(first) { // the same request: its payment method lets this process resume the saga
-			s.methods.put(first.ID, r.PaymentMethod, now)
 		}
 		o = first
 	default:

@@ -25,7 +25,6 @@ func (s *Saga) Recover(ctx context.Context) error {
 
 func (s *Saga) recoverOnce(ctx context.Context, slots chan struct{}) {
 	now := s.now()
-	s.methods.sweep(now.Add(-s.opts.GiveUpAfter - time.Minute))
 	ids, err := s.store.Unfinished(ctx, now, s.opts.RecoverBatch)
 	if err != nil {
 		if ctx.Err() == nil {

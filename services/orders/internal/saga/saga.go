@@ -123,7 +123,6 @@ type Saga struct {
 	log       *slog.Logger
 
 	waiters waiters
-	methods methods
 
 	stop    context.Context // ends at Close: background drives wind down
 	stopNow context.CancelFunc

@@ -2,7 +2,6 @@ package saga
 
 import (
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 )
@@ -46,42 +45,4 @@ func (w *waiters) wake(id uuid.UUID) {
 		close(x.ch)
 		delete(w.m, id)
 	}
-}
-
-// methods remembers the payment method of the orders this process placed or was asked to
-// place again, until their saga settles: the order table has no column for it (see the
-// README), so a saga resumed elsewhere after a crash cannot authorize and rejects the order.
-type methods struct {
-	m sync.Map // uuid.UUID → method
-}
-
-type method struct {
-	token string
-	seen  time.Time
-}
-
-func (m *methods) put(id uuid.UUID, token string, now time.Time) {
-	if token != "" {
-		m.m.Store(id, method{token, now})
-	}
-}
-
-func (m *methods) get(id uuid.UUID) string {
-	v, ok := m.m.Load(id)
-	if !ok {
-		return ""
-	}
-	return v.(method).token
-}
-
-func (m *methods) forget(id uuid.UUID) { m.m.Delete(id) }
-
-// sweep forgets methods seen before cutoff (orders settled by another process).
-func (m *methods) sweep(cutoff time.Time) {
-	m.m.Range(func(k, v any) bool {
-		if v.(method).seen.Before(cutoff) {
-			m.m.Delete(k)
-		}
-		return true
-	})
 }

@@ -12,6 +12,7 @@ func toOrder(row *orders.Order) order.Order {
 		CustomerID:     row.CustomerID,
 		IdempotencyKey: row.IdempotencyKey,
 		RequestHash:    row.RequestHash,
+		PaymentMethod:  row.PaymentMethod,
 		Status:         order.Status(row.Status),
 		Reason:         order.Reason(row.RejectReason),
 		Step:           order.Step(row.SagaStep),

@@ -43,7 +43,7 @@ func (s *Store) Create(ctx context.Context, o order.Order) error {
 	return s.inTx(ctx, func(tx *orders.Tx) error {
 		err := tx.Order.Create().
 			SetID(o.ID).SetCustomerID(o.CustomerID).SetIdempotencyKey(o.IdempotencyKey).
-			SetRequestHash(o.RequestHash).SetStatus(entorder.Status(o.Status)).
+			SetRequestHash(o.RequestHash).SetPaymentMethod(o.PaymentMethod).SetStatus(entorder.Status(o.Status)).
 			SetSagaStep(entorder.SagaStep(o.Step)).SetTotalMinor(0).SetCurrency(unpriced).
 			SetLeaseOwner(o.Lease.Owner).SetLeaseExpiresAt(o.Lease.ExpiresAt).
 			SetCreateTime(o.CreateTime).SetUpdateTime(o.UpdateTime).
