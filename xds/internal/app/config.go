@@ -1,0 +1,68 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"mercato.dev/services/kit/config"
+)
+
+// Config is everything the control plane process needs. Flags override the environment.
+type Config struct {
+	ADSAddr          string        // -ads-addr, XDS_ADS_ADDR [127.0.0.1:18000]
+	RegistrationAddr string        // -registration-addr, XDS_REGISTRATION_ADDR [127.0.0.1:18001]
+	AdminAddr        string        // -admin-addr, XDS_ADMIN_ADDR [127.0.0.1:9100]
+	RoutesFile       string        // -routes, XDS_ROUTES [edge/routes.yaml]
+	DataDir          string        // MERCATO_DATA [.data], base of relative paths in routes.yaml
+	WorkloadAPI      string        // SPIFFE_ENDPOINT_SOCKET [unix://$MERCATO_DATA/spiffe/agent.sock]
+	EndpointTTL      time.Duration // -endpoint-ttl, XDS_ENDPOINT_TTL [15s]
+	DrainTimeout     time.Duration // DRAIN_TIMEOUT [20s]
+	LogLevel         slog.Level    // LOG_LEVEL [info]
+}
+
+// LoadConfig reads the configuration from args (without the program name) and getenv.
+func LoadConfig(args []string, getenv config.Getenv) (Config, error) {
+	ttl, errTTL := config.Duration(getenv, "XDS_ENDPOINT_TTL", 15*time.Second)
+	drain, errDrain := config.Duration(getenv, "DRAIN_TIMEOUT", 20*time.Second)
+	cfg := Config{DataDir: config.DataDir(getenv), WorkloadAPI: config.WorkloadAPI(getenv), DrainTimeout: drain}
+	fs := flag.NewFlagSet("xds", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.ADSAddr, "ads-addr", config.Or(getenv("XDS_ADS_ADDR"), "127.0.0.1:18000"), "ADS (gRPC, mTLS) listen address")
+	fs.StringVar(&cfg.RegistrationAddr, "registration-addr", config.Or(getenv("XDS_REGISTRATION_ADDR"), "127.0.0.1:18001"), "registration API (Connect, mTLS) listen address")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", config.Or(getenv("XDS_ADMIN_ADDR"), "127.0.0.1:9100"), "admin (health, metrics) listen address")
+	fs.StringVar(&cfg.RoutesFile, "routes", config.Or(getenv("XDS_ROUTES"), "edge/routes.yaml"), "routes file")
+	fs.DurationVar(&cfg.EndpointTTL, "endpoint-ttl", ttl, "how long an endpoint stays without a heartbeat")
+	errs := []error{errTTL, errDrain}
+	if err := fs.Parse(args); err != nil {
+		errs = append(errs, err)
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(config.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate reports every inconsistent setting.
+func (c Config) Validate() error {
+	var errs []error
+	for name, addr := range map[string]string{"ADS": c.ADSAddr, "registration": c.RegistrationAddr, "admin": c.AdminAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s address %q: %w", name, addr, err))
+		}
+	}
+	if c.RoutesFile == "" {
+		errs = append(errs, errors.New("routes file is required"))
+	}
+	if c.EndpointTTL < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("endpoint TTL %s is below 100ms", c.EndpointTTL))
+	}
+	return errors.Join(errs...)
+}
