@@ -53,8 +53,12 @@ func up(ctx context.Context, root, data string) error {
 	s := &stack.Stack{Components: components, LogDir: filepath.Join(data, "logs"), ReadyTimeout: 60 * time.Second, Logger: logger}
 	start := time.Now()
 	return s.Run(ctx, func() {
+		ready := time.Since(start)
+		if err := stack.Seed(ctx, "https://localhost:8443", filepath.Join(data, "edge", "ca.pem")); err != nil {
+			logger.Warn("demo data not seeded", "error", err.Error())
+		}
 		fmt.Print(stack.Summary(components, data))
-		fmt.Printf("(ready in %s)\n", time.Since(start).Round(time.Millisecond))
+		fmt.Printf("(all ready in %s, seeded in %s)\n", ready.Round(time.Millisecond), (time.Since(start) - ready).Round(time.Millisecond))
 	})
 }
 
