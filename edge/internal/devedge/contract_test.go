@@ -38,6 +38,7 @@ const (
 
 // config is what a test varies; resources() turns it into contract-shaped xDS resources.
 type config struct {
+	listenAddr        string // host:port of the public listener [127.0.0.1:0]
 	certFile, keyFile string
 	routes            []testRoute
 	clusters          []testCluster
@@ -127,7 +128,8 @@ func (c config) listener() *listenerv3.Listener {
 			ForwardPayloadHeader: "x-mercato-claims",
 			FromHeaders:          []*jwtv3.JwtHeader{{Name: "Authorization", ValuePrefix: "Bearer "}},
 		}},
-		RequirementMap: map[string]*jwtv3.JwtRequirement{"required": {RequiresType: &jwtv3.JwtRequirement_ProviderName{ProviderName: "customers"}}},
+		RequirementMap:      map[string]*jwtv3.JwtRequirement{"required": {RequiresType: &jwtv3.JwtRequirement_ProviderName{ProviderName: "customers"}}},
+		BypassCorsPreflight: true,
 	}
 	manager := &hcmv3.HttpConnectionManager{
 		StatPrefix: "public",
@@ -153,9 +155,17 @@ func (c config) listener() *listenerv3.Listener {
 		}},
 		AlpnProtocols: []string{"h2", "http/1.1"},
 	}}
+	host, port := "127.0.0.1", 0
+	if c.listenAddr != "" {
+		h, p, err := net.SplitHostPort(c.listenAddr)
+		if err != nil {
+			panic(err)
+		}
+		host, port = h, atoi(p)
+	}
 	return &listenerv3.Listener{
 		Name:    "public",
-		Address: socketAddress("127.0.0.1", 0),
+		Address: socketAddress(host, uint32(port)),
 		FilterChains: []*listenerv3.FilterChain{{
 			Filters: []*listenerv3.Filter{{
 				Name:       "envoy.filters.network.http_connection_manager",
@@ -254,7 +264,7 @@ func (tc testCluster) loadAssignment() *endpointv3.ClusterLoadAssignment {
 		if err != nil {
 			panic(err)
 		}
-		port, _ := strconv.Atoi(portStr)
+		port := atoi(portStr)
 		eps = append(eps, &endpointv3.LbEndpoint{HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
 			Address: socketAddress(host, uint32(port)),
 		}}})
@@ -271,4 +281,12 @@ func (c config) resources() (listeners, routes, clusters, endpoints []types.Reso
 		endpoints = append(endpoints, tc.loadAssignment())
 	}
 	return listeners, routes, clusters, endpoints
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
 }

@@ -162,6 +162,7 @@ func (e *Edge) Run(ctx context.Context) error {
 	drainCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.DrainTimeout)
 	defer cancel()
 	drainErr := e.listeners.Shutdown(drainCtx)
+	e.upstreams.Close()
 	_ = admin.Shutdown(drainCtx)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

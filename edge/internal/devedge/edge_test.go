@@ -19,6 +19,8 @@ import (
 // retries (a test stand-in for a non-idempotent method), CORS for https://shop.example.
 func (h *harness) baseConfig(addrs ...string) config {
 	return config{
+		certFile: h.files.Cert,
+		keyFile:  h.files.Key,
 		routes: []testRoute{
 			{path: inventory + "GetProduct", cluster: "inventory", timeout: 2 * time.Second, retry: idempotentRetry(2)},
 			{path: inventory + "ListProducts", cluster: "inventory", timeout: 2 * time.Second, retry: idempotentRetry(2)},

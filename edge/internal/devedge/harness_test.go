@@ -233,9 +233,14 @@ func (h *harness) base() string { return "https://" + h.edge.ListenerAddr("publi
 // client is an HTTPS client trusting the dev CA: HTTP/2, or HTTP/1.1 only.
 func (h *harness) client(http2 bool) *http.Client {
 	h.t.Helper()
-	pem, err := os.ReadFile(h.files.CA)
+	return clientTrusting(h.t, h.files.CA, http2)
+}
+
+func clientTrusting(t testing.TB, caFile string, http2 bool) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		h.t.Fatal(err)
+		t.Fatal(err)
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
@@ -244,7 +249,7 @@ func (h *harness) client(http2 bool) *http.Client {
 		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
-	h.t.Cleanup(tr.CloseIdleConnections)
+	t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
 }
 

@@ -64,6 +64,10 @@ func (f *fakeInventory) UpdateProduct(ctx context.Context, req *inventoryv1.Upda
 	return &inventoryv1.UpdateProductResponse{Product: f.product(ctx, req.GetProductId())}, nil
 }
 
+func (f *fakeInventory) CreateProduct(ctx context.Context, _ *inventoryv1.CreateProductRequest) (*inventoryv1.CreateProductResponse, error) {
+	return &inventoryv1.CreateProductResponse{Product: f.product(ctx, productID)}, nil
+}
+
 func (f *fakeInventory) AdjustStock(ctx context.Context, req *inventoryv1.AdjustStockRequest) (*inventoryv1.AdjustStockResponse, error) {
 	if err := f.behave(ctx, f.adjusts.Add(1)); err != nil {
 		return nil, err

@@ -113,3 +113,14 @@ func sameTransport(a, b *Settings) bool {
 	return a != nil && a.ConnectTimeout == b.ConnectTimeout && a.HTTP2 == b.HTTP2 && a.IdleTimeout == b.IdleTimeout &&
 		a.TLS.SNI == b.TLS.SNI && slices.Equal(a.TLS.IDs, b.TLS.IDs) && slices.Equal(a.TLS.ALPN, b.TLS.ALPN)
 }
+
+// Close closes the idle connections of every cluster; requests still running finish on theirs.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, st := range m.states {
+		if st.transport != nil {
+			st.transport.CloseIdleConnections()
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -45,9 +46,11 @@ type Options struct {
 
 // Client is one edge's subscription to the control plane.
 type Client struct {
-	conn  grpc.ClientConnInterface
-	w     Watcher
-	opts  Options
+	conn grpc.ClientConnInterface
+	w    Watcher
+	opts Options
+
+	mu    sync.Mutex // the per-type state and the stream's sending side
 	types map[string]*typeState
 }
 
@@ -56,7 +59,20 @@ type typeState struct {
 	nonce   string // of the last response
 	names   []string
 	sent    bool // a request for this type went out on the current stream
+
+	// A control plane that answers a NACK by sending the same version again (go-control-plane's
+	// snapshot cache does) would loop as fast as the network allows: a NACK of the version
+	// rejected last time is sent after a growing delay instead (Envoy rate-limits likewise).
+	nacked    string // version of the last NACK
+	nackDelay time.Duration
+	nackTimer *time.Timer
 }
+
+// NACK pacing bounds.
+const (
+	firstNackDelay = 250 * time.Millisecond
+	maxNackDelay   = 5 * time.Second
+)
 
 // Wildcard types first, then the ones whose names they determine (Envoy's order).
 var (
@@ -118,15 +134,8 @@ func (c *Client) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, st := range c.types {
-		st.sent, st.nonce = false, ""
-	}
-	for _, t := range wildcardTypes {
-		if err := c.send(s, t, nil, nil); err != nil {
-			return err
-		}
-	}
-	if err := c.subscribeDependents(s); err != nil {
+	defer c.stopTimers()
+	if err := c.open(s); err != nil {
 		return err
 	}
 	c.opts.Logger.Info("xDS stream open")
@@ -141,8 +150,36 @@ func (c *Client) session(ctx context.Context) error {
 	}
 }
 
+// open subscribes on a new stream, from the versions already accepted.
+func (c *Client) open(s stream) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.types {
+		st.sent, st.nonce = false, ""
+	}
+	for _, t := range wildcardTypes {
+		if err := c.send(s, t, nil, nil); err != nil {
+			return err
+		}
+	}
+	return c.subscribeDependents(s)
+}
+
+func (c *Client) stopTimers() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.types {
+		if st.nackTimer != nil {
+			st.nackTimer.Stop()
+			st.nackTimer = nil
+		}
+	}
+}
+
 // handle applies one response and answers it, then follows any change of the names needed.
 func (c *Client) handle(s stream, res *discoveryv3.DiscoveryResponse) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	st := c.types[res.GetTypeUrl()]
 	if st == nil {
 		return c.send(s, res.GetTypeUrl(), nil, &statuspb.Status{Code: int32(codes.InvalidArgument), Message: "type not subscribed"})
@@ -152,18 +189,38 @@ func (c *Client) handle(s stream, res *discoveryv3.DiscoveryResponse) error {
 	if c.opts.Observe != nil {
 		c.opts.Observe(res.GetTypeUrl(), res.GetVersionInfo(), err)
 	}
-	var detail *statuspb.Status
-	if err != nil {
-		c.opts.Logger.Warn("xDS update rejected (NACK)", "type", res.GetTypeUrl(), "version", res.GetVersionInfo(), "kept", st.version, "error", err.Error())
-		detail = &statuspb.Status{Code: int32(codes.InvalidArgument), Message: err.Error()}
-	} else {
-		c.opts.Logger.Info("xDS update applied (ACK)", "type", res.GetTypeUrl(), "version", res.GetVersionInfo(), "resources", len(res.GetResources()))
-		st.version = res.GetVersionInfo()
+	if st.nackTimer != nil {
+		st.nackTimer.Stop()
+		st.nackTimer = nil
 	}
-	if err := c.send(s, res.GetTypeUrl(), st.names, detail); err != nil {
+	if err != nil {
+		return c.nack(s, res, err)
+	}
+	c.opts.Logger.Info("xDS update applied (ACK)", "type", res.GetTypeUrl(), "version", res.GetVersionInfo(), "resources", len(res.GetResources()))
+	st.version, st.nacked, st.nackDelay = res.GetVersionInfo(), "", 0
+	if err := c.send(s, res.GetTypeUrl(), st.names, nil); err != nil {
 		return err
 	}
 	return c.subscribeDependents(s)
+}
+
+// nack rejects res, keeping the last accepted version; the same version rejected again is
+// NACKed after a growing delay.
+func (c *Client) nack(s stream, res *discoveryv3.DiscoveryResponse, err error) error {
+	typeURL, st := res.GetTypeUrl(), c.types[res.GetTypeUrl()]
+	detail := &statuspb.Status{Code: int32(codes.InvalidArgument), Message: err.Error()}
+	if st.nacked != res.GetVersionInfo() {
+		c.opts.Logger.Warn("xDS update rejected (NACK)", "type", typeURL, "version", res.GetVersionInfo(), "kept", st.version, "error", err.Error())
+		st.nacked, st.nackDelay = res.GetVersionInfo(), 0
+		return c.send(s, typeURL, st.names, detail)
+	}
+	st.nackDelay = min(max(2*st.nackDelay, firstNackDelay), maxNackDelay)
+	st.nackTimer = time.AfterFunc(st.nackDelay, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_ = c.send(s, typeURL, st.names, detail) // a failure ends the stream's Recv too
+	})
+	return nil
 }
 
 // subscribeDependents asks for the EDS and RDS names the configuration now needs, when they changed.
