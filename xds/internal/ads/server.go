@@ -35,10 +35,10 @@ type Options struct {
 
 // Server is the ADS endpoint and the snapshot cache behind it.
 type Server struct {
-	opts  Options
-	cache cache.SnapshotCache
-	guard *guard
-	creds credentials.TransportCredentials
+	opts   Options
+	caches map[Kind]cache.SnapshotCache
+	guard  *guard
+	creds  credentials.TransportCredentials
 }
 
 // New returns a server presenting src's SVID.
@@ -58,12 +58,18 @@ func New(src identity.Source, opts Options) *Server {
 	if opts.MaxConnectionAge == 0 {
 		opts.MaxConnectionAge = 10 * time.Minute
 	}
+	log := logAdapter{opts.Logger}
 	return &Server{
 		opts: opts,
-		// ads=false: go-control-plane's "ADS mode" answers a request naming resources only when
-		// it names every resource of that type in the snapshot; a proxyless client asks for
-		// just its target's listener. Responses still go out on the one ADS stream.
-		cache: cache.NewSnapshotCache(false, NodeHash{}, logAdapter{opts.Logger}),
+		caches: map[Kind]cache.SnapshotCache{
+			// The edge's cache runs in go-control-plane's ADS mode: on a new snapshot it answers
+			// clusters, endpoints, listeners, routes in that order, so new clusters arrive
+			// before the routes that use them.
+			Edge: cache.NewSnapshotCache(true, NodeHash{}, log),
+			// ADS mode answers a request naming resources only when it names every resource of
+			// that type, and a proxyless client asks for just its target's listener: not here.
+			Proxyless: cache.NewSnapshotCache(false, NodeHash{}, log),
+		},
 		guard: newGuard(opts.EdgeID, opts.Logger, NewMetrics(opts.Registerer)),
 		// go-spiffe's mTLS server config (AuthorizeMemberOf the trust domain) with session
 		// tickets off: a resumed session would skip go-spiffe's peer verification.
@@ -73,7 +79,11 @@ func New(src identity.Source, opts Options) *Server {
 
 // SetSnapshot makes snap the snapshot of every node of kind; streams get it at once.
 func (s *Server) SetSnapshot(ctx context.Context, kind Kind, snap *cache.Snapshot) error {
-	if err := s.cache.SetSnapshot(ctx, string(kind), snap); err != nil {
+	c, ok := s.caches[kind]
+	if !ok {
+		return fmt.Errorf("no snapshots for node kind %q", kind)
+	}
+	if err := c.SetSnapshot(ctx, string(kind), snap); err != nil {
 		return fmt.Errorf("set %s snapshot: %w", kind, err)
 	}
 	s.guard.publish(kind, snap.GetVersion(resource.ListenerType), time.Now())
@@ -82,7 +92,11 @@ func (s *Server) SetSnapshot(ctx context.Context, kind Kind, snap *cache.Snapsho
 
 // Snapshot returns the current snapshot of kind.
 func (s *Server) Snapshot(kind Kind) (*cache.Snapshot, error) {
-	snap, err := s.cache.GetSnapshot(string(kind))
+	c, ok := s.caches[kind]
+	if !ok {
+		return nil, fmt.Errorf("no snapshots for node kind %q", kind)
+	}
+	snap, err := c.GetSnapshot(string(kind))
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +111,12 @@ func (s *Server) Snapshot(kind Kind) (*cache.Snapshot, error) {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	streamCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	xds := server.NewServer(streamCtx, s.cache, s.guard.callbacks())
+	mux := &cache.MuxCache{
+		Classify:      func(r *cache.Request) string { return string(KindOf(r.GetNode())) },
+		ClassifyDelta: func(r *cache.DeltaRequest) string { return string(KindOf(r.GetNode())) },
+		Caches:        map[string]cache.Cache{string(Edge): s.caches[Edge], string(Proxyless): s.caches[Proxyless]},
+	}
+	xds := server.NewServer(streamCtx, mux, s.guard.callbacks())
 	g := grpc.NewServer(
 		grpc.Creds(s.creds),
 		grpc.MaxConcurrentStreams(1000),

@@ -68,6 +68,9 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 // New loads the routes file (an invalid one is an error), builds the first snapshots and binds
 // every listener.
 func New(ctx context.Context, cfg Config, src identity.Source, logger *slog.Logger) (*App, error) {
+	if logger == nil {
+		logger = telemetry.Discard()
+	}
 	metrics := telemetry.NewMetrics()
 	a := &App{
 		Registry: registry.New(cfg.EndpointTTL),
@@ -75,10 +78,11 @@ func New(ctx context.Context, cfg Config, src identity.Source, logger *slog.Logg
 	}
 	var err error
 	a.Plane, err = controlplane.New(ctx, a.Registry, a.ADS, controlplane.Options{
-		RoutesFile: cfg.RoutesFile,
-		Policy:     policy.Options{BaseDir: cfg.DataDir},
-		Logger:     logger,
-		Metrics:    controlplane.NewMetrics(metrics.Registry),
+		RoutesFile:   cfg.RoutesFile,
+		Policy:       policy.Options{BaseDir: cfg.DataDir},
+		Logger:       logger,
+		Metrics:      controlplane.NewMetrics(metrics.Registry),
+		RemovalGrace: cfg.RemovalGrace,
 	})
 	if err != nil {
 		return nil, err

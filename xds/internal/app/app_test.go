@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/spiffe/go-spiffe/v2/bundle/x509bundle"
 	"github.com/spiffe/go-spiffe/v2/spiffegrpc/grpccredentials"
@@ -228,6 +230,20 @@ func TestADSRefusals(t *testing.T) {
 			t.Errorf("received %d responses", c.responses())
 		}
 	})
+	t.Run("service as edge over delta xDS", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		stream, err := discovery.NewAggregatedDiscoveryServiceClient(dialADS(t, env.Source(t, ordersID), p.ADSAddr())).DeltaAggregatedResources(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := stream.Send(&discovery.DeltaDiscoveryRequest{Node: &core.Node{Id: "edge"}, TypeUrl: resource.ClusterType}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.Recv(); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("delta stream: %v, want permission denied", err)
+		}
+	})
 	t.Run("unknown node", func(t *testing.T) {
 		err := openADS(t, env, ordersID, p.ADSAddr(), "orders-1", edgeSubscriptions).streamErr(5 * time.Second)
 		if status.Code(err) != codes.PermissionDenied {
@@ -265,8 +281,8 @@ func TestADSRefusals(t *testing.T) {
 		}
 		t.Logf("client of evil.example: %v", err)
 	})
-	if v := metric(t, p, `xds_ads_refused_total{reason="not_edge"}`); v != "1" {
-		t.Errorf(`xds_ads_refused_total{reason="not_edge"} = %q, want 1`, v)
+	if v := metric(t, p, `xds_ads_refused_total{reason="not_edge"}`); v != "2" {
+		t.Errorf(`xds_ads_refused_total{reason="not_edge"} = %q, want 2`, v)
 	}
 }
 
@@ -325,4 +341,49 @@ func TestNACKedVersionIsNotResent(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.mustWait(resource.EndpointType, 5*time.Second, "the next version after a NACK", func(r *received) bool { return r.version != prev })
+}
+
+// TestClusterRemovalMovesRoutesFirst removes a cluster and its route from routes.yaml: the
+// edge first gets routes without it (the cluster still there), and the cluster goes only
+// after the removal grace.
+func TestClusterRemovalMovesRoutesFirst(t *testing.T) {
+	const grace = 400 * time.Millisecond
+	env := kittest.Start(t, testIDs)
+	p := startPlane(t, env, repoRoutes(t), func(c *app.Config) { c.RemovalGrace = grace })
+	edge := openADS(t, env, identity.Edge, p.ADSAddr(), "edge", edgeSubscriptions)
+	edge.mustWait(resource.ClusterType, 5*time.Second, "clusters", func(r *received) bool { return r.resources["notifications"] != nil })
+	const listNotifications = "/mercato.notifications.v1.NotificationService/ListNotifications"
+	writeRoutes(t, p.routes, repoRoutes(t,
+		"  notifications:\n    spiffe_id: spiffe://mercato.local/svc/notifications\n", "",
+		"  - {path: "+listNotifications+", cluster: notifications, auth: jwt}\n", ""))
+	routesGone := edge.mustWait(resource.RouteType, 5*time.Second, "routes without notifications", func(r *received) bool {
+		return publicRoute(t, r, listNotifications) == nil
+	})
+	if c := edge.last(resource.ClusterType); c.resources["notifications"] == nil {
+		t.Fatal("the cluster went no later than its route")
+	}
+	clusterGone := edge.mustWait(resource.ClusterType, 5*time.Second, "cluster removed", func(r *received) bool { return r.resources["notifications"] == nil })
+	gap := clusterGone.at.Sub(routesGone.at)
+	t.Logf("route removed, cluster followed %s later (grace %s)", gap.Round(time.Millisecond), grace)
+	if gap < grace*3/4 {
+		t.Errorf("cluster removed %s after its route, want about %s", gap, grace)
+	}
+	if edge.last(resource.EndpointType).resources["notifications"] != nil {
+		edge.mustWait(resource.EndpointType, time.Second, "endpoints removed", func(r *received) bool { return r.resources["notifications"] == nil })
+	}
+}
+
+// TestStartRefusesInvalidRoutes: with no last good configuration, an invalid file is fatal.
+func TestStartRefusesInvalidRoutes(t *testing.T) {
+	env := kittest.Start(t, testIDs)
+	dir := t.TempDir()
+	routes := dir + "/routes.yaml"
+	writeRoutes(t, routes, repoRoutes(t, "cluster: inventory", "cluster: inventroy"))
+	_, err := app.New(context.Background(), app.Config{
+		ADSAddr: "127.0.0.1:0", RegistrationAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0",
+		RoutesFile: routes, DataDir: dir, EndpointTTL: time.Second,
+	}, env.Source(t, identity.XDS), nil)
+	if err == nil || !strings.Contains(err.Error(), `.cluster (line`) || !strings.Contains(err.Error(), `"inventroy" is not a declared cluster`) {
+		t.Errorf("New = %v, want the routes problem", err)
+	}
 }

@@ -18,9 +18,12 @@ type Config struct {
 	RegistrationAddr string        // -registration-addr, XDS_REGISTRATION_ADDR [127.0.0.1:18001]
 	AdminAddr        string        // -admin-addr, XDS_ADMIN_ADDR [127.0.0.1:9100]
 	RoutesFile       string        // -routes, XDS_ROUTES [edge/routes.yaml]
-	DataDir          string        // MERCATO_DATA [.data], base of relative paths in routes.yaml
+	DataDir          string        // MERCATO_DATA [.data]
+	EdgeDataDir      string        // XDS_EDGE_DATA_DIR [DataDir]: base of relative paths in routes.yaml, as the edge sees it
+	PublicAddr       string        // XDS_PUBLIC_ADDR [routes.yaml's listener.address]: where the edge binds
 	WorkloadAPI      string        // SPIFFE_ENDPOINT_SOCKET [unix://$MERCATO_DATA/spiffe/agent.sock]
 	EndpointTTL      time.Duration // -endpoint-ttl, XDS_ENDPOINT_TTL [15s]
+	RemovalGrace     time.Duration // -removal-grace, XDS_REMOVAL_GRACE [2s]: removed clusters outlive their routes this long
 	DrainTimeout     time.Duration // DRAIN_TIMEOUT [20s]
 	LogLevel         slog.Level    // LOG_LEVEL [info]
 }
@@ -29,7 +32,12 @@ type Config struct {
 func LoadConfig(args []string, getenv config.Getenv) (Config, error) {
 	ttl, errTTL := config.Duration(getenv, "XDS_ENDPOINT_TTL", 15*time.Second)
 	drain, errDrain := config.Duration(getenv, "DRAIN_TIMEOUT", 20*time.Second)
-	cfg := Config{DataDir: config.DataDir(getenv), WorkloadAPI: config.WorkloadAPI(getenv), DrainTimeout: drain}
+	grace, errGrace := config.Duration(getenv, "XDS_REMOVAL_GRACE", 2*time.Second)
+	cfg := Config{
+		DataDir: config.DataDir(getenv), WorkloadAPI: config.WorkloadAPI(getenv), DrainTimeout: drain,
+		EdgeDataDir: getenv("XDS_EDGE_DATA_DIR"), PublicAddr: getenv("XDS_PUBLIC_ADDR"),
+	}
+	cfg.EdgeDataDir = config.Or(cfg.EdgeDataDir, cfg.DataDir)
 	fs := flag.NewFlagSet("xds", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.ADSAddr, "ads-addr", config.Or(getenv("XDS_ADS_ADDR"), "127.0.0.1:18000"), "ADS (gRPC, mTLS) listen address")
@@ -37,17 +45,15 @@ func LoadConfig(args []string, getenv config.Getenv) (Config, error) {
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", config.Or(getenv("XDS_ADMIN_ADDR"), "127.0.0.1:9100"), "admin (health, metrics) listen address")
 	fs.StringVar(&cfg.RoutesFile, "routes", config.Or(getenv("XDS_ROUTES"), "edge/routes.yaml"), "routes file")
 	fs.DurationVar(&cfg.EndpointTTL, "endpoint-ttl", ttl, "how long an endpoint stays without a heartbeat")
-	errs := []error{errTTL, errDrain}
+	fs.DurationVar(&cfg.RemovalGrace, "removal-grace", grace, "how long removed clusters outlive the routes that used them")
+	errs := []error{errTTL, errDrain, errGrace}
 	if err := fs.Parse(args); err != nil {
 		errs = append(errs, err)
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(config.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return cfg, err
-	}
-	return cfg, cfg.Validate()
+	return cfg, errors.Join(append(errs, cfg.Validate())...)
 }
 
 // Validate reports every inconsistent setting.

@@ -36,6 +36,9 @@ type Options struct {
 	Logger     *slog.Logger
 	Metrics    *Metrics
 	Poll       time.Duration // backstop check of the routes file [1s; 200ms without fsnotify]
+	// RemovalGrace is how long the edge keeps clusters that a change removes, after the routes
+	// that used them are gone [2s].
+	RemovalGrace time.Duration
 }
 
 // Plane is the control plane's state: the last good policy and snapshots.
@@ -52,12 +55,21 @@ type Plane struct {
 	routesErr   error // the routes file's current problem, nil when it is the applied one
 	snapshotErr error // the last snapshot build's problem
 	versions    map[ads.Kind]string
+	served      map[ads.Kind]*cache.Snapshot
+	bridgeUntil time.Time     // while a bridge snapshot is served: when the final one follows
+	wake        chan struct{} // rebuild now (the bridge's time is up)
 }
 
 // New loads the routes file and publishes the first snapshots; an invalid file is an error
 // (there is no last good configuration to keep).
 func New(ctx context.Context, reg *registry.Registry, pub Publisher, opts Options) (*Plane, error) {
-	p := &Plane{opts: opts, registry: reg, pub: pub, logger: opts.Logger, metrics: opts.Metrics, versions: map[ads.Kind]string{}}
+	p := &Plane{
+		opts: opts, registry: reg, pub: pub, logger: opts.Logger, metrics: opts.Metrics,
+		versions: map[ads.Kind]string{}, served: map[ads.Kind]*cache.Snapshot{}, wake: make(chan struct{}, 1),
+	}
+	if p.opts.RemovalGrace <= 0 {
+		p.opts.RemovalGrace = 2 * time.Second
+	}
 	if p.logger == nil {
 		p.logger = slog.New(slog.DiscardHandler)
 	}
@@ -210,9 +222,14 @@ func (p *Plane) endpoints() snapshot.Endpoints {
 	return out
 }
 
-// publish serves each snapshot whose version differs from the one served.
+// publish serves each snapshot whose version differs from the one served. When the edge's
+// next snapshot drops clusters, a bridge snapshot goes first (see snapshot.Bridge).
 func (p *Plane) publish(ctx context.Context, set snapshot.Set) error {
-	for kind, snap := range map[ads.Kind]*cache.Snapshot{ads.Edge: set.Edge, ads.Proxyless: set.Proxyless} {
+	edge, err := p.bridge(set.Edge)
+	if err != nil {
+		return err
+	}
+	for kind, snap := range map[ads.Kind]*cache.Snapshot{ads.Edge: edge, ads.Proxyless: set.Proxyless} {
 		version := snapshot.Version(snap)
 		p.mu.Lock()
 		same := p.versions[kind] == version
@@ -224,12 +241,45 @@ func (p *Plane) publish(ctx context.Context, set snapshot.Set) error {
 			return err
 		}
 		p.mu.Lock()
-		p.versions[kind] = version
+		p.versions[kind], p.served[kind] = version, snap
 		p.mu.Unlock()
 		p.metrics.applied(kind, version)
 		p.logger.Info("snapshot served", "kind", string(kind), "version", version)
 	}
 	return nil
+}
+
+// bridge returns the edge snapshot to serve now instead of next: a bridge keeping the
+// clusters next drops, until RemovalGrace has passed since the drop was first seen.
+func (p *Plane) bridge(next *cache.Snapshot) (*cache.Snapshot, error) {
+	p.mu.Lock()
+	served, until := p.served[ads.Edge], p.bridgeUntil
+	p.mu.Unlock()
+	bridge, ok, err := snapshot.Bridge(served, next)
+	if err != nil {
+		return nil, fmt.Errorf("bridge snapshot: %w", err)
+	}
+	now := time.Now()
+	if !ok || (!until.IsZero() && !now.Before(until)) {
+		p.mu.Lock()
+		p.bridgeUntil = time.Time{}
+		p.mu.Unlock()
+		return next, nil
+	}
+	if until.IsZero() {
+		until = now.Add(p.opts.RemovalGrace)
+		p.mu.Lock()
+		p.bridgeUntil = until
+		p.mu.Unlock()
+		time.AfterFunc(p.opts.RemovalGrace, func() {
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+		})
+		p.logger.Info("clusters removed: routes go first, clusters follow", "after", p.opts.RemovalGrace.String())
+	}
+	return bridge, nil
 }
 
 // Sweep expires silent endpoints (the registry then signals the change).
@@ -252,6 +302,8 @@ func (p *Plane) Run(ctx context.Context) error {
 		case <-fileChanged:
 			_ = p.Reload(ctx) // a problem is logged and kept for readiness
 		case <-p.registry.Changed():
+			_ = p.Rebuild(ctx)
+		case <-p.wake:
 			_ = p.Rebuild(ctx)
 		case <-sweep.C:
 			p.Sweep()

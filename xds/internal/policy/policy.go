@@ -151,8 +151,11 @@ func (p *Policy) ClusterNames() []string { return slices.Sorted(maps.Keys(p.Clus
 
 // Options say how a routes file is read.
 type Options struct {
-	// BaseDir resolves relative certificate paths (the data directory, MERCATO_DATA).
+	// BaseDir resolves relative certificate paths: the data directory as the edge sees it.
 	BaseDir string
+	// ListenerAddress, when set, replaces listener.address: where the edge binds is a property
+	// of the deployment (0.0.0.0:8443 in a container), the rest of the policy is not.
+	ListenerAddress string
 }
 
 // Load reads and parses the routes file at path.

@@ -270,3 +270,15 @@ func TestErrorsListEveryProblem(t *testing.T) {
 		t.Errorf("problems at %q, want routes[0].auth and routes[0].cluster", paths)
 	}
 }
+
+func TestDeploymentOverridesListenerAddress(t *testing.T) {
+	t.Parallel()
+	p, err := policy.Parse([]byte(minimal(t)), policy.Options{ListenerAddress: "0.0.0.0:8443"})
+	if err != nil || p.Listener.Address != "0.0.0.0:8443" {
+		t.Fatalf("address %q, err %v", p.Listener.Address, err)
+	}
+	_, err = policy.Parse([]byte(minimal(t)), policy.Options{ListenerAddress: "edge:8443"})
+	if err == nil || !strings.Contains(err.Error(), "listener.address") {
+		t.Errorf("a bad override: %v", err)
+	}
+}

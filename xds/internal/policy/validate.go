@@ -81,6 +81,9 @@ func (v *validator) policy(p *Policy) {
 
 func (v *validator) listener(p *Policy) {
 	l := &p.Listener
+	if v.opts.ListenerAddress != "" {
+		l.Address = v.opts.ListenerAddress
+	}
 	host, port, err := net.SplitHostPort(l.Address)
 	if err != nil {
 		v.fail("listener.address", "want ip:port, got %q", l.Address)

@@ -170,9 +170,9 @@ func corsPolicy(c policy.CORS) *cors.CorsPolicy {
 	}
 	return &cors.CorsPolicy{
 		AllowOriginStringMatch: origins,
-		AllowMethods:           strings.Join(c.AllowMethods, ","),
-		AllowHeaders:           strings.Join(c.AllowHeaders, ","),
-		ExposeHeaders:          strings.Join(c.ExposeHeaders, ","),
+		AllowMethods:           strings.Join(c.AllowMethods, ", "),
+		AllowHeaders:           strings.Join(c.AllowHeaders, ", "),
+		ExposeHeaders:          strings.Join(c.ExposeHeaders, ", "),
 		MaxAge:                 strconv.FormatInt(int64(c.MaxAge.D().Seconds()), 10),
 		AllowCredentials:       wrapperspb.Bool(c.AllowCredentials),
 		// A preflight from an origin not allowed is answered by the edge (200, no CORS

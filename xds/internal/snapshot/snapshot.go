@@ -106,11 +106,12 @@ func loadAssignment(name string, eps []Endpoint) *endpoint.ClusterLoadAssignment
 	return cla
 }
 
-// build validates every resource, versions the snapshot by its content and checks it is
-// consistent.
+// build validates every resource, versions the snapshot by its content (resources in name
+// order) and checks it is consistent.
 func build(res map[resource.Type][]types.Resource) (*cache.Snapshot, error) {
 	h := sha256.New()
 	for _, typ := range []resource.Type{resource.ListenerType, resource.RouteType, resource.ClusterType, resource.EndpointType} {
+		slices.SortFunc(res[typ], func(a, b types.Resource) int { return cmp.Compare(cache.GetResourceName(a), cache.GetResourceName(b)) })
 		for _, r := range res[typ] {
 			if err := Validate(r); err != nil {
 				return nil, fmt.Errorf("%s %q: %w", shortType(typ), cache.GetResourceName(r), err)

@@ -3,6 +3,7 @@ package snapshot_test
 import (
 	"maps"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	cors "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	jwt "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tls "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
@@ -133,6 +135,21 @@ func TestPublicRoutesArePublicMethodsOnly(t *testing.T) {
 	if vh.GetName() != "mercato" || !slices.Equal(vh.GetDomains(), []string{"*"}) || vh.GetTypedPerFilterConfig()["envoy.filters.http.cors"] == nil {
 		t.Fatalf("virtual host %v", vh)
 	}
+	cp := unpack[*cors.CorsPolicy](t, vh.GetTypedPerFilterConfig()["envoy.filters.http.cors"])
+	var origins []string
+	for _, o := range cp.GetAllowOriginStringMatch() {
+		origins = append(origins, o.GetExact())
+	}
+	switch {
+	case !slices.Equal(origins, []string{"http://localhost:5173", "https://localhost:8443"}):
+		t.Errorf("CORS origins %v", origins)
+	case cp.GetAllowHeaders() != "authorization, content-type, connect-protocol-version, connect-timeout-ms, grpc-timeout, x-grpc-web, x-user-agent":
+		t.Errorf("CORS allow headers %q", cp.GetAllowHeaders())
+	case cp.GetExposeHeaders() != "grpc-status, grpc-message, grpc-status-details-bin":
+		t.Errorf("CORS expose headers %q", cp.GetExposeHeaders())
+	case cp.GetMaxAge() != "7200" || cp.GetAllowMethods() != "GET, POST, OPTIONS" || cp.GetForwardNotMatchingPreflights().GetValue():
+		t.Errorf("CORS policy %v", cp)
+	}
 	routed := map[string]*route.Route{}
 	for _, r := range vh.GetRoutes() {
 		routed[r.GetMatch().GetPath()] = r
@@ -213,6 +230,9 @@ func TestEdgeClustersFollowTheContract(t *testing.T) {
 	cla := set.Edge.GetResources(resource.EndpointType)["orders"].(*endpoint.ClusterLoadAssignment)
 	if n := len(cla.GetEndpoints()[0].GetLbEndpoints()); n != 2 {
 		t.Errorf("orders has %d endpoints, want 2", n)
+	}
+	if loc := cla.GetEndpoints()[0].GetLocality(); loc.GetZone() == "" {
+		t.Errorf("locality without an ID: %v (gRPC rejects it)", loc)
 	}
 	if empty := set.Edge.GetResources(resource.EndpointType)["payments"].(*endpoint.ClusterLoadAssignment); len(empty.GetEndpoints()) != 0 {
 		t.Errorf("payments has endpoints %v", empty.GetEndpoints())
@@ -349,3 +369,61 @@ func BenchmarkSnapshot1000(b *testing.B) { benchmarkSnapshot(b, 1000) }
 
 // BenchmarkSnapshot10000 is the same with 10000 endpoints.
 func BenchmarkSnapshot10000(b *testing.B) { benchmarkSnapshot(b, 10000) }
+
+// withoutNotifications is the repository's policy minus the notifications cluster and route.
+func withoutNotifications(t *testing.T) *policy.Policy {
+	t.Helper()
+	data, err := os.ReadFile("../../../edge/routes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(data), "  notifications:\n    spiffe_id: spiffe://mercato.local/svc/notifications\n", "", 1)
+	doc = strings.Replace(doc, "  - {path: /mercato.notifications.v1.NotificationService/ListNotifications, cluster: notifications, auth: jwt}\n", "", 1)
+	p, err := policy.Parse([]byte(doc), policy.Options{BaseDir: "/data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, still := p.Clusters["notifications"]; still {
+		t.Fatal("edit did not remove the cluster")
+	}
+	return p
+}
+
+func TestBridgeKeepsDroppedClustersUnderTheNewRoutes(t *testing.T) {
+	t.Parallel()
+	eps := endpoints(2, "notifications", "orders")
+	before := build(t, repoPolicy(t), eps).Edge
+	after := build(t, withoutNotifications(t), eps).Edge
+	bridge, ok, err := snapshot.Bridge(before, after)
+	if err != nil || !ok {
+		t.Fatalf("Bridge = %v, %v; want a bridge", ok, err)
+	}
+	if err := snapshot.Consistent(bridge); err != nil {
+		t.Error(err)
+	}
+	rc := bridge.GetResources(resource.RouteType)["public"].(*route.RouteConfiguration)
+	for _, r := range rc.GetVirtualHosts()[0].GetRoutes() {
+		if r.GetRoute().GetCluster() == "notifications" {
+			t.Errorf("bridge still routes %s to notifications", r.GetMatch().GetPath())
+		}
+	}
+	if _, ok := bridge.GetResources(resource.ClusterType)["notifications"]; !ok {
+		t.Error("bridge dropped the notifications cluster already")
+	}
+	cla, ok := bridge.GetResources(resource.EndpointType)["notifications"].(*endpoint.ClusterLoadAssignment)
+	if !ok || len(cla.GetEndpoints()[0].GetLbEndpoints()) != 2 {
+		t.Errorf("bridge endpoints of notifications: %v", cla)
+	}
+	if v := snapshot.Version(bridge); v == snapshot.Version(before) || v == snapshot.Version(after) {
+		t.Errorf("bridge version %s equals a neighbour's", v)
+	}
+	if again, _, _ := snapshot.Bridge(before, after); snapshot.Version(again) != snapshot.Version(bridge) {
+		t.Error("bridge version is not deterministic")
+	}
+	if _, ok, _ := snapshot.Bridge(after, before); ok {
+		t.Error("adding a cluster needs no bridge")
+	}
+	if _, ok, _ := snapshot.Bridge(nil, before); ok {
+		t.Error("the first snapshot needs no bridge")
+	}
+}
