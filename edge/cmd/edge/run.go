@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"mercato.dev/edge"
@@ -82,19 +83,10 @@ func run(ctx context.Context, s settings, args []string) error {
 	}
 }
 
+// socketPath is the file of a unix:// Workload API address, as Envoy's pipe address wants it.
 func socketPath(addr string) string {
-	if p, ok := cutScheme(addr); ok {
-		return p
-	}
-	return addr
-}
-
-func cutScheme(addr string) (string, bool) {
-	const scheme = "unix://"
-	if len(addr) > len(scheme) && addr[:len(scheme)] == scheme {
-		return addr[len(scheme):], true
-	}
-	return "", false
+	p, _ := strings.CutPrefix(addr, "unix://")
+	return p
 }
 
 func serve(ctx context.Context, s settings) error {

@@ -1,0 +1,43 @@
+package headers_test
+
+import (
+	"net/http"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"mercato.dev/edge/internal/headers"
+)
+
+func TestOptions(t *testing.T) {
+	t.Parallel()
+	add := func(k, v string, a corev3.HeaderValueOption_HeaderAppendAction) *corev3.HeaderValueOption {
+		return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: v}, AppendAction: a}
+	}
+	ops, err := headers.FromOptions([]*corev3.HeaderValueOption{
+		add("x-append", "2", corev3.HeaderValueOption_APPEND_IF_EXISTS_OR_ADD),
+		add("x-absent", "new", corev3.HeaderValueOption_ADD_IF_ABSENT),
+		add("x-present", "new", corev3.HeaderValueOption_ADD_IF_ABSENT),
+		add("x-over", "new", corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD),
+		add("x-only-if", "new", corev3.HeaderValueOption_OVERWRITE_IF_EXISTS),
+		{Header: &corev3.HeaderValue{Key: "x-legacy", Value: "new"}, Append: wrapperspb.Bool(false)},
+	}, []string{"x-mercato-claims"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"X-Append": {"1"}, "X-Present": {"old"}, "X-Over": {"old"}, "X-Legacy": {"old", "older"}, "X-Mercato-Claims": {"forged"}}
+	ops.Apply(h)
+	want := http.Header{"X-Append": {"1", "2"}, "X-Absent": {"new"}, "X-Present": {"old"}, "X-Over": {"new"}, "X-Legacy": {"new"}}
+	for k, v := range want {
+		if got := h.Values(k); len(got) != len(v) || got[0] != v[0] || got[len(got)-1] != v[len(v)-1] {
+			t.Errorf("%s = %v, want %v", k, got, v)
+		}
+	}
+	if h.Get("X-Only-If") != "" || h.Get("X-Mercato-Claims") != "" {
+		t.Errorf("headers %v", h)
+	}
+	if _, err := headers.FromOptions(nil, []string{":path"}); err == nil {
+		t.Error("pseudo-header removal accepted")
+	}
+}

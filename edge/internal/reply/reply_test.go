@@ -1,0 +1,50 @@
+package reply_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"mercato.dev/edge/internal/reply"
+)
+
+func TestGRPCContentTypes(t *testing.T) {
+	t.Parallel()
+	for ct, want := range map[string]bool{
+		"application/grpc": true, "application/grpc+proto": true, "application/grpc;charset=utf-8": true,
+		"application/grpc-web": false, "application/grpc-web+proto": false, "application/json": false, "": false,
+	} {
+		if got := reply.IsGRPCContentType(ct); got != want {
+			t.Errorf("%q: %v, want %v", ct, got, want)
+		}
+	}
+}
+
+func TestWrite(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		contentType string
+		status      int
+		wantStatus  int
+		grpcStatus  string
+	}{
+		{"application/json", 503, 503, ""},
+		{"application/grpc", 503, 200, "14"},
+		{"application/grpc", 401, 200, "16"},
+		{"application/grpc", 404, 200, "12"},
+		{"application/grpc", 504, 200, "14"},
+		{"application/grpc-web+proto", 401, 401, ""},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodPost, "/x", nil)
+		r.Header.Set("Content-Type", tt.contentType)
+		w := httptest.NewRecorder()
+		reply.Write(w, r, tt.status, "no 100% luck", http.Header{"X-Envoy-Overloaded": {"true"}})
+		if w.Code != tt.wantStatus || w.Header().Get("Grpc-Status") != tt.grpcStatus || w.Header().Get("X-Envoy-Overloaded") != "true" {
+			t.Errorf("%s %d: got %d grpc-status %q", tt.contentType, tt.status, w.Code, w.Header().Get("Grpc-Status"))
+		}
+		if tt.grpcStatus != "" && w.Header().Get("Grpc-Message") != "no 100%25 luck" {
+			t.Errorf("grpc-message %q not percent-encoded", w.Header().Get("Grpc-Message"))
+		}
+	}
+}
