@@ -126,3 +126,28 @@ func TestNoRouteIsNotFound(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminEndpoints(t *testing.T) {
+	t.Parallel()
+	h := startInventory(t, &fakeInventory{name: "inv"})
+	if _, err := inventoryClient(h.client(true), h.base()).GetProduct(context.Background(), &inventoryv1.GetProductRequest{ProductId: productID}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"/healthz":     "ok",
+		"/readyz":      `"ready":true`,
+		"/metrics":     `edge_request_duration_seconds_count{cluster="inventory",code="200"} 1`,
+		"/clusters":    `"inventory":{`,
+		"/config_dump": `"versions":{`,
+	} {
+		res, err := http.Get("http://" + h.edge.AdminAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, want %q in\n%.400s", path, res.StatusCode, want, body)
+		}
+	}
+}
