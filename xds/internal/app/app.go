@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg Config, src identity.Source, logger *slog.Logg
 	var err error
 	a.Plane, err = controlplane.New(ctx, a.Registry, a.ADS, controlplane.Options{
 		RoutesFile:   cfg.RoutesFile,
-		Policy:       policy.Options{BaseDir: cfg.DataDir},
+		Policy:       policy.Options{BaseDir: config.Or(cfg.EdgeDataDir, cfg.DataDir), ListenerAddress: cfg.PublicAddr},
 		Logger:       logger,
 		Metrics:      controlplane.NewMetrics(metrics.Registry),
 		RemovalGrace: cfg.RemovalGrace,

@@ -63,7 +63,7 @@ func serveInventory(t *testing.T, env *kittest.Env, p *plane) *heldInventory {
 	h := &heldInventory{release: make(chan struct{})}
 	srv := env.Serve(t, "inventory", func(s *server.Server) {
 		path, handler := inventoryv1connect.NewInventoryServiceHandler(h, s.HandlerOptions()...)
-		s.Handle(path, handler, authz.Rules{inventoryv1connect.InventoryServiceGetProductProcedure: authz.Allow(ordersID)})
+		s.Handle(path, handler, authz.Rules{inventoryv1connect.InventoryServiceGetProductProcedure: authz.Allow(ordersID, identity.Edge)})
 	})
 	conn := env.Dial(t, inventoryID, p.RegistrationAddr(), identity.XDS)
 	ctx, cancel := context.WithCancel(context.Background())
