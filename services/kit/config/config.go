@@ -13,6 +13,10 @@ import (
 	"time"
 )
 
+// DefaultNATSURL is the embedded JetStream server `mercato up` runs (the machine's own NATS, if
+// any, keeps the standard port 4222).
+const DefaultNATSURL = "nats://127.0.0.1:4333"
+
 // Services are Mercato's services, in the order of their default ports (810x, 910x).
 var Services = []string{"customers", "inventory", "orders", "payments", "notifications"}
 
@@ -27,6 +31,7 @@ type Service struct {
 	DataDir      string
 	WorkloadAPI  string // unix:///…/agent.sock
 	DatabaseURL  string // sqlite file under DataDir unless <SERVICE>_DATABASE_URL is set
+	NATSURL      string // NATS_URL: the JetStream broker events go through
 	LogLevel     slog.Level
 	DrainTimeout time.Duration
 }
@@ -45,6 +50,7 @@ func Load(name string, getenv Getenv) (Service, error) {
 		DataDir:     data,
 		WorkloadAPI: WorkloadAPI(getenv),
 		DatabaseURL: Or(getenv(Var(name, "DATABASE_URL")), "sqlite://"+filepath.Join(data, name, name+".db")),
+		NATSURL:     Or(getenv("NATS_URL"), DefaultNATSURL),
 	}
 	var errs []error
 	if err := svc.LogLevel.UnmarshalText([]byte(Or(getenv("LOG_LEVEL"), "info"))); err != nil {

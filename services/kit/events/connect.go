@@ -9,11 +9,13 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"mercato.dev/services/kit/config"
 )
 
 // DefaultURL is the local platform's embedded NATS (ARCHITECTURE "Local defaults"); services
-// take NATS_URL instead when it is set.
-const DefaultURL = "nats://127.0.0.1:4333"
+// take NATS_URL instead when it is set (config.Service.NATSURL).
+const DefaultURL = config.DefaultNATSURL
 
 // Connect connects to the NATS server at url as name and returns the connection and its
 // JetStream context. The connection outlives broker outages: it keeps reconnecting forever,
