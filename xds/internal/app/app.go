@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"golang.org/x/sync/errgroup"
@@ -33,8 +34,10 @@ type App struct {
 	Registry *registry.Registry
 	ADS      *ads.Server
 
-	srv   *server.Server
-	adsLn net.Listener
+	srv    *server.Server
+	adsLn  net.Listener
+	warmUp time.Duration
+	logger *slog.Logger
 }
 
 // Main runs the control plane until ctx ends and returns the process exit code.
@@ -73,6 +76,8 @@ func New(ctx context.Context, cfg Config, src identity.Source, logger *slog.Logg
 	}
 	metrics := telemetry.NewMetrics()
 	a := &App{
+		warmUp:   cfg.WarmUp,
+		logger:   logger,
 		Registry: registry.New(cfg.EndpointTTL),
 		ADS:      ads.New(src, ads.Options{Logger: logger, Registerer: metrics.Registry}),
 	}
@@ -132,7 +137,21 @@ func (a *App) AdminAddr() string        { return a.srv.AdminAddr() }
 func (a *App) Serve(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.Plane.Run(gctx) })
-	g.Go(func() error { return a.ADS.Serve(gctx, a.adsLn) })
+	g.Go(func() error {
+		if a.warmUp > 0 {
+			// A restarted control plane has an empty registry: serving EDS now would empty
+			// every cluster of a connected edge, which keeps its configuration while ADS is
+			// away. Services re-register at their next heartbeat; connections wait meanwhile.
+			a.logger.Info("ADS starts after the registration warm-up", "warm_up", a.warmUp.String())
+			select {
+			case <-gctx.Done():
+				_ = a.adsLn.Close()
+				return nil
+			case <-time.After(a.warmUp):
+			}
+		}
+		return a.ADS.Serve(gctx, a.adsLn)
+	})
 	g.Go(func() error { return a.srv.Serve(gctx) })
 	return g.Wait()
 }

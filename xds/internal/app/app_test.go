@@ -387,3 +387,30 @@ func TestStartRefusesInvalidRoutes(t *testing.T) {
 		t.Errorf("New = %v, want the routes problem", err)
 	}
 }
+
+// TestWarmUpLetsServicesRegisterFirst: after a (re)start, ADS waits for the warm-up, so the
+// first EDS an edge receives already has the endpoints registered meanwhile.
+func TestWarmUpLetsServicesRegisterFirst(t *testing.T) {
+	const warmUp = 500 * time.Millisecond
+	env := kittest.Start(t, testIDs)
+	start := time.Now()
+	p := startPlane(t, env, repoRoutes(t), func(c *app.Config) { c.WarmUp = warmUp })
+	if _, err := registrar(t, env, inventoryID, p).Register(context.Background(), &xdsv1.RegisterRequest{Cluster: "inventory", Host: "127.0.0.1", Port: 9000}); err != nil {
+		t.Fatalf("registration during the warm-up: %v", err)
+	}
+	if since := time.Since(start); since >= warmUp {
+		t.Fatalf("registered %s after start: not during the warm-up", since)
+	}
+	edge := openADS(t, env, identity.Edge, p.ADSAddr(), "edge", edgeSubscriptions) // its handshake waits for ADS
+	first := edge.mustWait(resource.EndpointType, 5*time.Second, "first EDS", any1)
+	if first.at.Sub(start) < warmUp {
+		t.Errorf("first EDS %s after start, before the warm-up %s", first.at.Sub(start), warmUp)
+	}
+	if eds := edge.versions(resource.EndpointType); len(eds) != 1 {
+		t.Errorf("%d EDS versions, want the first one to be complete", len(eds))
+	}
+	cla := unpackAs[*endpoint.ClusterLoadAssignment](t, first.resources["inventory"])
+	if len(cla.GetEndpoints()) != 1 {
+		t.Errorf("first EDS of inventory: %v, want the endpoint registered during the warm-up", cla)
+	}
+}

@@ -24,8 +24,11 @@ type Config struct {
 	WorkloadAPI      string        // SPIFFE_ENDPOINT_SOCKET [unix://$MERCATO_DATA/spiffe/agent.sock]
 	EndpointTTL      time.Duration // -endpoint-ttl, XDS_ENDPOINT_TTL [15s]
 	RemovalGrace     time.Duration // -removal-grace, XDS_REMOVAL_GRACE [2s]: removed clusters outlive their routes this long
-	DrainTimeout     time.Duration // DRAIN_TIMEOUT [20s]
-	LogLevel         slog.Level    // LOG_LEVEL [info]
+	// WarmUp delays ADS after start-up, so that services re-register (within one heartbeat
+	// interval, TTL/3) before a restarted control plane sends EDS; 0 serves at once.
+	WarmUp       time.Duration // -warm-up, XDS_WARMUP [TTL/3 + 1s]
+	DrainTimeout time.Duration // DRAIN_TIMEOUT [20s]
+	LogLevel     slog.Level    // LOG_LEVEL [info]
 }
 
 // LoadConfig reads the configuration from args (without the program name) and getenv.
@@ -46,9 +49,14 @@ func LoadConfig(args []string, getenv config.Getenv) (Config, error) {
 	fs.StringVar(&cfg.RoutesFile, "routes", config.Or(getenv("XDS_ROUTES"), "edge/routes.yaml"), "routes file")
 	fs.DurationVar(&cfg.EndpointTTL, "endpoint-ttl", ttl, "how long an endpoint stays without a heartbeat")
 	fs.DurationVar(&cfg.RemovalGrace, "removal-grace", grace, "how long removed clusters outlive the routes that used them")
-	errs := []error{errTTL, errDrain, errGrace}
+	warmUp, errWarmUp := config.Duration(getenv, "XDS_WARMUP", -1)
+	fs.DurationVar(&cfg.WarmUp, "warm-up", warmUp, "delay before serving ADS (default TTL/3 + 1s)")
+	errs := []error{errTTL, errDrain, errGrace, errWarmUp}
 	if err := fs.Parse(args); err != nil {
 		errs = append(errs, err)
+	}
+	if cfg.WarmUp < 0 {
+		cfg.WarmUp = cfg.EndpointTTL/3 + time.Second
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(config.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))

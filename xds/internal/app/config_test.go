@@ -21,7 +21,7 @@ func TestLoadConfig(t *testing.T) {
 		ADSAddr: "0.0.0.0:18000", RegistrationAddr: "0.0.0.0:18001", AdminAddr: "127.0.0.1:9100",
 		RoutesFile: "/etc/routes.yaml", DataDir: "/data", EdgeDataDir: "/data", PublicAddr: "0.0.0.0:8443",
 		WorkloadAPI: "unix:///data/spiffe/agent.sock", EndpointTTL: 30 * time.Second,
-		RemovalGrace: 2 * time.Second, DrainTimeout: 20 * time.Second,
+		RemovalGrace: 2 * time.Second, DrainTimeout: 20 * time.Second, WarmUp: 11 * time.Second,
 	}
 	if cfg != want {
 		t.Errorf("config\n%+v\nwant\n%+v", cfg, want)
