@@ -4,6 +4,8 @@
 #
 #   proto/generate.sh           install pinned tools if missing, lint, format-check, generate
 #   proto/generate.sh --check   the same, then fail if proto/ differs from what git has (CI)
+#   proto/generate.sh --release-baseline   record the current contract as baseline.binpb
+#                                          (at a release; buf breaking checks against it)
 #
 # Runs from any working directory. Tools are pinned below and installed into
 # <repo>/.tools (gitignored): buf and protoc-gen-es from npm, protoc-gen-go and
@@ -71,6 +73,14 @@ generate() {
   buf lint
   log "buf format (diff must be empty)"
   buf format -d --exit-code --path mercato
+  log "buf breaking against baseline.binpb (the last released contract)"
+  # A removed or renumbered field, a renamed RPC or a changed type fails here. The baseline is
+  # refreshed deliberately at a release: proto/generate.sh --release-baseline.
+  local current
+  current="$(mktemp --suffix=.binpb)"
+  buf build -o "$current"
+  buf breaking "$current" --against baseline.binpb
+  rm -f "$current"
   log "buf generate"
   # Start from an empty output tree so removed protos leave no stale files.
   rm -rf gen/go/mercato gen/ts
@@ -93,16 +103,21 @@ check_drift() {
 }
 
 main() {
-  local check=false
+  local check=false baseline=false
   case "${1:-}" in
     "") ;;
     --check) check=true ;;
-    *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+    --release-baseline) baseline=true ;;
+    *) echo "usage: $0 [--check | --release-baseline]" >&2; exit 2 ;;
   esac
   install_npm_tools
   install_go_tool protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go "$PROTOC_GEN_GO_VERSION"
   install_go_tool protoc-gen-connect-go connectrpc.com/connect/cmd/protoc-gen-connect-go "$PROTOC_GEN_CONNECT_GO_VERSION"
   vendor_validate_proto
+  if $baseline; then
+    (cd "$PROTO_DIR" && buf build -o baseline.binpb)
+    log "wrote baseline.binpb: the contract later changes are checked against"
+  fi
   generate
   if $check; then check_drift; fi
 }
