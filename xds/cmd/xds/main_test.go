@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
@@ -37,6 +38,7 @@ func TestBinary(t *testing.T) {
 		"XDS_ROUTES":            filepath.Join(dir, "routes.yaml"),
 		"XDS_ADS_ADDR":          freeAddr(t),
 		"XDS_REGISTRATION_ADDR": freeAddr(t),
+		"XDS_WARMUP":            "100ms",
 		// XDS_ADMIN_ADDR is set by the harness (<NAME>_ADMIN_ADDR), which polls its /readyz.
 	})
 	res, err := http.Get("http://" + p.AdminAddr + "/metrics")
@@ -51,8 +53,12 @@ func TestBinary(t *testing.T) {
 	if !found {
 		t.Errorf("metrics lack xds_routes_valid 1; logs:\n%s", p.Logs())
 	}
-	if !strings.Contains(p.Logs(), "serving ADS") {
-		t.Errorf("logs:\n%s", p.Logs())
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.Logs(), "serving ADS") {
+		if time.Now().After(deadline) {
+			t.Fatalf("ADS not served after its warm-up; logs:\n%s", p.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
