@@ -1,9 +1,11 @@
 package reply_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"mercato.dev/edge/internal/reply"
 )
@@ -45,6 +47,43 @@ func TestWrite(t *testing.T) {
 		}
 		if tt.grpcStatus != "" && w.Header().Get("Grpc-Message") != "no 100%25 luck" {
 			t.Errorf("grpc-message %q not percent-encoded", w.Header().Get("Grpc-Message"))
+		}
+	}
+}
+
+// TestLocalReplyReadsTheRequestBodyFirst: over HTTP/2 a local reply to a request whose body is
+// still on its way must not reset the stream (curl then reports "stream error" instead of the
+// status). The client holds its body back until after the edge would have answered.
+func TestLocalReplyReadsTheRequestBodyFirst(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reply.Write(w, r, http.StatusNotFound, "", nil)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	for i := range 20 {
+		body, send := io.Pipe()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/mercato.inventory.v1.InventoryService/ReserveStock", body)
+		req.Header.Set("Content-Type", "application/json")
+		wrote := make(chan error, 1)
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			_, err := send.Write([]byte("{}"))
+			send.Close()
+			wrote <- err
+		}()
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.ProtoMajor != 2 || res.StatusCode != http.StatusNotFound {
+			t.Fatalf("request %d: %s %d", i, res.Proto, res.StatusCode)
+		}
+		if err := <-wrote; err != nil {
+			t.Fatalf("request %d: the stream was reset while the client sent its body: %v", i, err)
 		}
 	}
 }

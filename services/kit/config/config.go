@@ -25,15 +25,17 @@ type Getenv func(string) string
 
 // Service is what every service process needs to start.
 type Service struct {
-	Name         string
-	Addr         string // mTLS listener
-	AdminAddr    string // health and metrics, plain HTTP
-	DataDir      string
-	WorkloadAPI  string // unix:///…/agent.sock
-	DatabaseURL  string // sqlite file under DataDir unless <SERVICE>_DATABASE_URL is set
-	NATSURL      string // NATS_URL: the JetStream broker events go through
-	LogLevel     slog.Level
-	DrainTimeout time.Duration
+	Name          string
+	Addr          string // mTLS listener
+	AdminAddr     string // health and metrics, plain HTTP
+	DataDir       string
+	WorkloadAPI   string // unix:///…/agent.sock
+	DatabaseURL   string // sqlite file under DataDir unless <SERVICE>_DATABASE_URL is set
+	NATSURL       string // NATS_URL: the JetStream broker events go through
+	XDSAddr       string // XDS_REGISTRATION_ADDR: the control plane's registration API; "" = do not register
+	AdvertiseHost string // ADVERTISE_HOST: the host the edge dials (the pod IP); default the listener's host
+	LogLevel      slog.Level
+	DrainTimeout  time.Duration
 }
 
 // Load reads the settings of the named service.
@@ -44,13 +46,15 @@ func Load(name string, getenv Getenv) (Service, error) {
 	}
 	data := DataDir(getenv)
 	svc := Service{
-		Name:        name,
-		Addr:        Or(getenv(Var(name, "ADDR")), fmt.Sprintf("127.0.0.1:%d", 8101+i)),
-		AdminAddr:   Or(getenv(Var(name, "ADMIN_ADDR")), fmt.Sprintf("127.0.0.1:%d", 9101+i)),
-		DataDir:     data,
-		WorkloadAPI: WorkloadAPI(getenv),
-		DatabaseURL: Or(getenv(Var(name, "DATABASE_URL")), "sqlite://"+filepath.Join(data, name, name+".db")),
-		NATSURL:     Or(getenv("NATS_URL"), DefaultNATSURL),
+		Name:          name,
+		Addr:          Or(getenv(Var(name, "ADDR")), fmt.Sprintf("127.0.0.1:%d", 8101+i)),
+		AdminAddr:     Or(getenv(Var(name, "ADMIN_ADDR")), fmt.Sprintf("127.0.0.1:%d", 9101+i)),
+		DataDir:       data,
+		WorkloadAPI:   WorkloadAPI(getenv),
+		DatabaseURL:   Or(getenv(Var(name, "DATABASE_URL")), "sqlite://"+filepath.Join(data, name, name+".db")),
+		NATSURL:       Or(getenv("NATS_URL"), DefaultNATSURL),
+		XDSAddr:       xdsAddr(getenv("XDS_REGISTRATION_ADDR")),
+		AdvertiseHost: getenv("ADVERTISE_HOST"),
 	}
 	var errs []error
 	if err := svc.LogLevel.UnmarshalText([]byte(Or(getenv("LOG_LEVEL"), "info"))); err != nil {
@@ -61,6 +65,17 @@ func Load(name string, getenv Getenv) (Service, error) {
 		errs = append(errs, err)
 	}
 	return svc, errors.Join(errs...)
+}
+
+// xdsAddr is the registration address: the local default, or none when set to "off".
+func xdsAddr(v string) string {
+	switch v {
+	case "":
+		return "127.0.0.1:18001"
+	case "off":
+		return ""
+	}
+	return v
 }
 
 // PeerAddr is where a peer service listens: <PEER>_ADDR, or its local default.

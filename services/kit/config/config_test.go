@@ -24,7 +24,7 @@ func TestLoad(t *testing.T) {
 			check: func(t *testing.T, s config.Service) {
 				want := config.Service{Name: "orders", Addr: "127.0.0.1:8103", AdminAddr: "127.0.0.1:9103", DataDir: "/d",
 					WorkloadAPI: "unix:///d/spiffe/agent.sock", DatabaseURL: "sqlite:///d/orders/orders.db", NATSURL: "nats://127.0.0.1:4333",
-					DrainTimeout: 20 * time.Second}
+					XDSAddr: "127.0.0.1:18001", DrainTimeout: 20 * time.Second}
 				if s != want {
 					t.Errorf("got %+v\nwant %+v", s, want)
 				}
@@ -40,6 +40,12 @@ func TestLoad(t *testing.T) {
 			check: func(t *testing.T, s config.Service) {
 				if !filepath.IsAbs(s.DataDir) || filepath.Base(s.DataDir) != ".data" {
 					t.Errorf("data dir %q", s.DataDir)
+				}
+			}},
+		{name: "registration off", service: "orders", vars: map[string]string{"XDS_REGISTRATION_ADDR": "off"},
+			check: func(t *testing.T, s config.Service) {
+				if s.XDSAddr != "" {
+					t.Errorf("XDS_REGISTRATION_ADDR=off left %q", s.XDSAddr)
 				}
 			}},
 		{name: "bad duration", service: "payments", vars: map[string]string{"DRAIN_TIMEOUT": "soon"}, wantErr: "DRAIN_TIMEOUT"},

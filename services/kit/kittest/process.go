@@ -95,6 +95,7 @@ func (e *Env) StartService(t testing.TB, name, bin string, env map[string]string
 		config.Var(name, "ADDR"):       p.Addr,
 		config.Var(name, "ADMIN_ADDR"): p.AdminAddr,
 		"LOG_LEVEL":                    "debug",
+		"XDS_REGISTRATION_ADDR":        "off", // never into a developer's running stack; set it to test registration
 		"DRAIN_TIMEOUT":                "5s",
 	}
 	for k, v := range env {

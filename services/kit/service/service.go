@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"mercato.dev/services/kit/client"
 	"mercato.dev/services/kit/config"
 	"mercato.dev/services/kit/identity"
+	"mercato.dev/services/kit/registration"
 	"mercato.dev/services/kit/server"
 	"mercato.dev/services/kit/telemetry"
 )
@@ -144,6 +146,12 @@ func (rt *Runtime) OnClose(f func() error) {
 }
 
 func (rt *Runtime) serve(ctx context.Context) error {
+	if err := rt.Server.Listen(); err != nil {
+		return err
+	}
+	if err := rt.register(); err != nil {
+		return err
+	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopLoops()
 	g, gctx := errgroup.WithContext(loopCtx)
@@ -163,6 +171,29 @@ func (rt *Runtime) serve(ctx context.Context) error {
 		loopErr = nil
 	}
 	return errors.Join(err, loopErr)
+}
+
+// register keeps this instance's endpoint registered with the xDS control plane (best-effort:
+// the service serves whether or not the control plane answers), so the edge routes to it.
+func (rt *Runtime) register() error {
+	if rt.Config.XDSAddr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(rt.Server.Addr())
+	if err != nil {
+		return err
+	}
+	if rt.Config.AdvertiseHost != "" {
+		host = rt.Config.AdvertiseHost
+	}
+	conn, err := rt.Clients.Connect(client.Dependency{Name: "xds", Addr: rt.Config.XDSAddr, ID: identity.XDS})
+	if err != nil {
+		return err
+	}
+	rt.Go(func(ctx context.Context) error {
+		return registration.Run(ctx, conn, rt.Config.Name, host, port, rt.Logger)
+	})
+	return nil
 }
 
 func (rt *Runtime) close() {

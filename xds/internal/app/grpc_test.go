@@ -27,8 +27,8 @@ import (
 	"mercato.dev/services/kit/kittest"
 	"mercato.dev/services/kit/server"
 
+	"mercato.dev/services/kit/registration"
 	"mercato.dev/xds/internal/app"
-	"mercato.dev/xds/register"
 )
 
 const (
@@ -69,7 +69,7 @@ func serveInventory(t *testing.T, env *kittest.Env, p *plane) *heldInventory {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	port := srv.Addr()[strings.LastIndexByte(srv.Addr(), ':')+1:]
-	go func() { defer close(done); _ = register.Run(ctx, conn, "inventory", "127.0.0.1", port, p.logger) }()
+	go func() { defer close(done); _ = registration.Run(ctx, conn, "inventory", "127.0.0.1", port, p.logger) }()
 	t.Cleanup(func() { close(h.release); cancel(); <-done })
 	return h
 }

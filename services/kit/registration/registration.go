@@ -1,4 +1,4 @@
-// Package register keeps a service's endpoint registered with the xDS control plane, so the
+// Package registration keeps a service's endpoint registered with the xDS control plane, so the
 // edge's EDS routes to it. Registration is best-effort: Run never fails the service; while the
 // control plane is unreachable or refuses, it logs and retries with jittered back-off.
 //
@@ -6,9 +6,9 @@
 //
 //	conn, _ := rt.Clients.Connect(client.Dependency{Name: "xds", Addr: xdsAddr, ID: identity.XDS})
 //	rt.Go(func(ctx context.Context) error {
-//		return register.Run(ctx, conn, "orders", advertisedHost, port, rt.Logger)
+//		return registration.Run(ctx, conn, "orders", advertisedHost, port, rt.Logger)
 //	})
-package register
+package registration
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package register_test
+package app_test
 
 import (
 	"context"
@@ -13,16 +13,14 @@ import (
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 
+	"mercato.dev/services/kit/registration"
 	"mercato.dev/xds/internal/app"
-	"mercato.dev/xds/register"
 )
 
-var inventoryID = identity.Service("inventory")
-
 // startPlane runs a control plane with the repository's routes and a short TTL.
-func startPlane(t *testing.T, env *kittest.Env, ttl time.Duration) *app.App {
+func startRegistrationPlane(t *testing.T, env *kittest.Env, ttl time.Duration) *app.App {
 	t.Helper()
-	data, err := os.ReadFile("../../edge/routes.yaml")
+	data, err := os.ReadFile("../../../edge/routes.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,9 +44,9 @@ func startPlane(t *testing.T, env *kittest.Env, ttl time.Duration) *app.App {
 	return a
 }
 
-func instances(a *app.App, cluster string) int { return len(a.Registry.Instances()[cluster]) }
+func registered(a *app.App, cluster string) int { return len(a.Registry.Instances()[cluster]) }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -59,14 +57,16 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// run starts register.Run as caller and returns a function that stops it and reports how
+// run starts registration.Run as caller and returns a function that stops it and reports how
 // long Run took to return.
 func run(t *testing.T, env *kittest.Env, caller spiffeid.ID, addr, cluster string) func() time.Duration {
 	t.Helper()
 	conn := env.Dial(t, caller, addr, identity.XDS)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- register.Run(ctx, conn, cluster, "127.0.0.1", "8102", slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- registration.Run(ctx, conn, cluster, "127.0.0.1", "8102", slog.New(slog.DiscardHandler))
+	}()
 	return func() time.Duration {
 		start := time.Now()
 		cancel()
@@ -81,23 +81,23 @@ func TestRunRegistersHeartbeatsAndDeregisters(t *testing.T) {
 	t.Parallel()
 	const ttl = 600 * time.Millisecond
 	env := kittest.Start(t, []spiffeid.ID{identity.XDS, inventoryID})
-	a := startPlane(t, env, ttl)
+	a := startRegistrationPlane(t, env, ttl)
 	stop := run(t, env, inventoryID, a.RegistrationAddr(), "inventory")
-	waitFor(t, "registration", func() bool { return instances(a, "inventory") == 1 })
+	waitUntil(t, "registration", func() bool { return registered(a, "inventory") == 1 })
 	time.Sleep(3 * ttl) // heartbeats keep it
-	if instances(a, "inventory") != 1 {
+	if registered(a, "inventory") != 1 {
 		t.Fatalf("instance expired while Run was heartbeating")
 	}
 	// The control plane forgets it (a restart): the next heartbeat gets not_found and Run
 	// registers again.
 	id := a.Registry.Instances()["inventory"][0].ID
 	a.Registry.Deregister("inventory", id)
-	waitFor(t, "registration again", func() bool { return instances(a, "inventory") == 1 })
+	waitUntil(t, "registration again", func() bool { return registered(a, "inventory") == 1 })
 	if again := a.Registry.Instances()["inventory"][0].ID; again != id {
 		t.Errorf("registered again as %s, want the same instance ID %s", again, id)
 	}
 	took := stop()
-	if instances(a, "inventory") != 0 {
+	if registered(a, "inventory") != 0 {
 		t.Error("still registered after Run returned")
 	}
 	if took > 2*time.Second {
@@ -108,11 +108,11 @@ func TestRunRegistersHeartbeatsAndDeregisters(t *testing.T) {
 func TestRunIsBestEffort(t *testing.T) {
 	t.Parallel()
 	env := kittest.Start(t, []spiffeid.ID{identity.XDS, inventoryID, identity.Service("orders")})
-	a := startPlane(t, env, time.Second)
+	a := startRegistrationPlane(t, env, time.Second)
 	t.Run("refused", func(t *testing.T) {
 		stop := run(t, env, identity.Service("orders"), a.RegistrationAddr(), "inventory")
 		time.Sleep(300 * time.Millisecond)
-		if instances(a, "inventory") != 0 {
+		if registered(a, "inventory") != 0 {
 			t.Error("orders registered into inventory")
 		}
 		stop()
@@ -126,7 +126,7 @@ func TestRunIsBestEffort(t *testing.T) {
 	})
 	t.Run("bad port", func(t *testing.T) {
 		conn := env.Dial(t, inventoryID, a.RegistrationAddr(), identity.XDS)
-		if err := register.Run(context.Background(), conn, "inventory", "127.0.0.1", "http", slog.New(slog.DiscardHandler)); err != nil {
+		if err := registration.Run(context.Background(), conn, "inventory", "127.0.0.1", "http", slog.New(slog.DiscardHandler)); err != nil {
 			t.Errorf("Run = %v, want nil (registration is best-effort)", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package register_test
+package registration_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"mercato.dev/services/kit/client"
 	"mercato.dev/services/kit/identity"
 
-	"mercato.dev/xds/register"
+	"mercato.dev/services/kit/registration"
 )
 
 // A service keeps its endpoint registered for as long as it runs; Run returns nil when ctx
@@ -19,7 +19,7 @@ func ExampleRun() {
 		if err != nil {
 			return err
 		}
-		return register.Run(ctx, conn, "orders", "127.0.0.1", "8103", logger)
+		return registration.Run(ctx, conn, "orders", "127.0.0.1", "8103", logger)
 	}
 	_ = run // rt.Go(func(ctx context.Context) error { return run(ctx, rt.Logger) })
 }
