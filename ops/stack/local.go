@@ -59,7 +59,9 @@ func Local(root, dataDir string) (components []Component, missing []string) {
 		Ready: SocketReady(socket),
 	})
 	add("xds", "xds", Component{
-		Env:   []string{"XDS_ROUTES=" + filepath.Join(root, "edge", "routes.yaml")},
+		// The warm-up protects a restarted control plane from pushing empty EDS while services
+		// re-register; locally everything starts together, so a short one suffices.
+		Env:   []string{"XDS_ROUTES=" + filepath.Join(root, "edge", "routes.yaml"), "XDS_WARMUP=1s"},
 		Ready: HTTPReady("http://127.0.0.1:9100/readyz"),
 	})
 	for _, svc := range Services {
