@@ -16,6 +16,7 @@ import (
 	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"mercato.dev/ent/inventory/orderhold"
 	"mercato.dev/ent/inventory/product"
 	"mercato.dev/ent/inventory/reservation"
 	"mercato.dev/ent/inventory/stockadjustment"
@@ -28,6 +29,8 @@ type Client struct {
 	config
 	// Schema is the client for creating, migrating and dropping schema.
 	Schema *migrate.Schema
+	// OrderHold is the client for interacting with the OrderHold builders.
+	OrderHold *OrderHoldClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
 	// Reservation is the client for interacting with the Reservation builders.
@@ -45,6 +48,7 @@ func NewClient(opts ...Option) *Client {
 
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
+	c.OrderHold = NewOrderHoldClient(c.config)
 	c.Product = NewProductClient(c.config)
 	c.Reservation = NewReservationClient(c.config)
 	c.StockAdjustment = NewStockAdjustmentClient(c.config)
@@ -140,6 +144,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 	return &Tx{
 		ctx:             ctx,
 		config:          cfg,
+		OrderHold:       NewOrderHoldClient(cfg),
 		Product:         NewProductClient(cfg),
 		Reservation:     NewReservationClient(cfg),
 		StockAdjustment: NewStockAdjustmentClient(cfg),
@@ -162,6 +167,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{
 		ctx:             ctx,
 		config:          cfg,
+		OrderHold:       NewOrderHoldClient(cfg),
 		Product:         NewProductClient(cfg),
 		Reservation:     NewReservationClient(cfg),
 		StockAdjustment: NewStockAdjustmentClient(cfg),
@@ -171,7 +177,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 // Debug returns a new debug-client. It's used to get verbose logging on specific operations.
 //
 //	client.Debug().
-//		Product.
+//		OrderHold.
 //		Query().
 //		Count(ctx)
 func (c *Client) Debug() *Client {
@@ -193,6 +199,7 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
+	c.OrderHold.Use(hooks...)
 	c.Product.Use(hooks...)
 	c.Reservation.Use(hooks...)
 	c.StockAdjustment.Use(hooks...)
@@ -201,6 +208,7 @@ func (c *Client) Use(hooks ...Hook) {
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
+	c.OrderHold.Intercept(interceptors...)
 	c.Product.Intercept(interceptors...)
 	c.Reservation.Intercept(interceptors...)
 	c.StockAdjustment.Intercept(interceptors...)
@@ -209,6 +217,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 // Mutate implements the ent.Mutator interface.
 func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
+	case *OrderHoldMutation:
+		return c.OrderHold.mutate(ctx, m)
 	case *ProductMutation:
 		return c.Product.mutate(ctx, m)
 	case *ReservationMutation:
@@ -217,6 +227,139 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.StockAdjustment.mutate(ctx, m)
 	default:
 		return nil, fmt.Errorf("inventory: unknown mutation type %T", m)
+	}
+}
+
+// OrderHoldClient is a client for the OrderHold schema.
+type OrderHoldClient struct {
+	config
+}
+
+// NewOrderHoldClient returns a client for the OrderHold from the given config.
+func NewOrderHoldClient(c config) *OrderHoldClient {
+	return &OrderHoldClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `orderhold.Hooks(f(g(h())))`.
+func (c *OrderHoldClient) Use(hooks ...Hook) {
+	c.hooks.OrderHold = append(c.hooks.OrderHold, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `orderhold.Intercept(f(g(h())))`.
+func (c *OrderHoldClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OrderHold = append(c.inters.OrderHold, interceptors...)
+}
+
+// Create returns a builder for creating a OrderHold entity.
+func (c *OrderHoldClient) Create() *OrderHoldCreate {
+	mutation := newOrderHoldMutation(c.config, OpCreate)
+	return &OrderHoldCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OrderHold entities.
+func (c *OrderHoldClient) CreateBulk(builders ...*OrderHoldCreate) *OrderHoldCreateBulk {
+	return &OrderHoldCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OrderHoldClient) MapCreateBulk(slice any, setFunc func(*OrderHoldCreate, int)) *OrderHoldCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OrderHoldCreateBulk{err: fmt.Errorf("calling to OrderHoldClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OrderHoldCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OrderHoldCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OrderHold.
+func (c *OrderHoldClient) Update() *OrderHoldUpdate {
+	mutation := newOrderHoldMutation(c.config, OpUpdate)
+	return &OrderHoldUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OrderHoldClient) UpdateOne(_m *OrderHold) *OrderHoldUpdateOne {
+	mutation := newOrderHoldMutation(c.config, OpUpdateOne, withOrderHold(_m))
+	return &OrderHoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OrderHoldClient) UpdateOneID(id uuid.UUID) *OrderHoldUpdateOne {
+	mutation := newOrderHoldMutation(c.config, OpUpdateOne, withOrderHoldID(id))
+	return &OrderHoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OrderHold.
+func (c *OrderHoldClient) Delete() *OrderHoldDelete {
+	mutation := newOrderHoldMutation(c.config, OpDelete)
+	return &OrderHoldDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OrderHoldClient) DeleteOne(_m *OrderHold) *OrderHoldDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OrderHoldClient) DeleteOneID(id uuid.UUID) *OrderHoldDeleteOne {
+	builder := c.Delete().Where(orderhold.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OrderHoldDeleteOne{builder}
+}
+
+// Query returns a query builder for OrderHold.
+func (c *OrderHoldClient) Query() *OrderHoldQuery {
+	return &OrderHoldQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOrderHold},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OrderHold entity by its id.
+func (c *OrderHoldClient) Get(ctx context.Context, id uuid.UUID) (*OrderHold, error) {
+	return c.Query().Where(orderhold.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OrderHoldClient) GetX(ctx context.Context, id uuid.UUID) *OrderHold {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *OrderHoldClient) Hooks() []Hook {
+	return c.hooks.OrderHold
+}
+
+// Interceptors returns the client interceptors.
+func (c *OrderHoldClient) Interceptors() []Interceptor {
+	return c.inters.OrderHold
+}
+
+func (c *OrderHoldClient) mutate(ctx context.Context, m *OrderHoldMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OrderHoldCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OrderHoldUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OrderHoldUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OrderHoldDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("inventory: unknown OrderHold mutation op: %q", m.Op())
 	}
 }
 
@@ -686,10 +829,10 @@ func (c *StockAdjustmentClient) mutate(ctx context.Context, m *StockAdjustmentMu
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Product, Reservation, StockAdjustment []ent.Hook
+		OrderHold, Product, Reservation, StockAdjustment []ent.Hook
 	}
 	inters struct {
-		Product, Reservation, StockAdjustment []ent.Interceptor
+		OrderHold, Product, Reservation, StockAdjustment []ent.Interceptor
 	}
 )
 

@@ -12,6 +12,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"mercato.dev/ent/inventory/orderhold"
 	"mercato.dev/ent/inventory/product"
 	"mercato.dev/ent/inventory/reservation"
 	"mercato.dev/ent/inventory/stockadjustment"
@@ -75,6 +76,7 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			orderhold.Table:       orderhold.ValidColumn,
 			product.Table:         product.ValidColumn,
 			reservation.Table:     reservation.ValidColumn,
 			stockadjustment.Table: stockadjustment.ValidColumn,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"mercato.dev/ent/inventory/orderhold"
 	"mercato.dev/ent/inventory/product"
 	"mercato.dev/ent/inventory/reservation"
 	"mercato.dev/ent/inventory/schema"
@@ -16,6 +17,21 @@ import (
 // (default values, validators, hooks and policies) and stitches it
 // to their package variables.
 func init() {
+	orderholdMixin := schema.OrderHold{}.Mixin()
+	orderholdMixinFields0 := orderholdMixin[0].Fields()
+	_ = orderholdMixinFields0
+	orderholdFields := schema.OrderHold{}.Fields()
+	_ = orderholdFields
+	// orderholdDescCreateTime is the schema descriptor for create_time field.
+	orderholdDescCreateTime := orderholdMixinFields0[0].Descriptor()
+	// orderhold.DefaultCreateTime holds the default value on creation for the create_time field.
+	orderhold.DefaultCreateTime = orderholdDescCreateTime.Default.(func() time.Time)
+	// orderholdDescUpdateTime is the schema descriptor for update_time field.
+	orderholdDescUpdateTime := orderholdMixinFields0[1].Descriptor()
+	// orderhold.DefaultUpdateTime holds the default value on creation for the update_time field.
+	orderhold.DefaultUpdateTime = orderholdDescUpdateTime.Default.(func() time.Time)
+	// orderhold.UpdateDefaultUpdateTime holds the default value on update for the update_time field.
+	orderhold.UpdateDefaultUpdateTime = orderholdDescUpdateTime.UpdateDefault.(func() time.Time)
 	productMixin := schema.Product{}.Mixin()
 	productMixinFields0 := productMixin[0].Fields()
 	_ = productMixinFields0

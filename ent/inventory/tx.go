@@ -14,6 +14,8 @@ import (
 // Tx is a transactional client that is created by calling Client.Tx().
 type Tx struct {
 	config
+	// OrderHold is the client for interacting with the OrderHold builders.
+	OrderHold *OrderHoldClient
 	// Product is the client for interacting with the Product builders.
 	Product *ProductClient
 	// Reservation is the client for interacting with the Reservation builders.
@@ -151,6 +153,7 @@ func (tx *Tx) Client() *Client {
 }
 
 func (tx *Tx) init() {
+	tx.OrderHold = NewOrderHoldClient(tx.config)
 	tx.Product = NewProductClient(tx.config)
 	tx.Reservation = NewReservationClient(tx.config)
 	tx.StockAdjustment = NewStockAdjustmentClient(tx.config)
@@ -163,7 +166,7 @@ func (tx *Tx) init() {
 // of them in order to commit or rollback the transaction.
 //
 // If a closed transaction is embedded in one of the generated entities, and the entity
-// applies a query, for example: Product.QueryXXX(), the query will be executed
+// applies a query, for example: OrderHold.QueryXXX(), the query will be executed
 // through the driver which created this transaction.
 //
 // Note that txDriver is not goroutine safe.

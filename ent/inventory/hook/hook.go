@@ -9,6 +9,18 @@ import (
 	"mercato.dev/ent/inventory"
 )
 
+// The OrderHoldFunc type is an adapter to allow the use of ordinary
+// function as OrderHold mutator.
+type OrderHoldFunc func(context.Context, *inventory.OrderHoldMutation) (inventory.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OrderHoldFunc) Mutate(ctx context.Context, m inventory.Mutation) (inventory.Value, error) {
+	if mv, ok := m.(*inventory.OrderHoldMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *inventory.OrderHoldMutation", m)
+}
+
 // The ProductFunc type is an adapter to allow the use of ordinary
 // function as Product mutator.
 type ProductFunc func(context.Context, *inventory.ProductMutation) (inventory.Value, error)

@@ -9,6 +9,19 @@ import (
 )
 
 var (
+	// OrderHoldsColumns holds the columns for the "order_holds" table.
+	OrderHoldsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "update_time", Type: field.TypeTime},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"reserved", "released"}, Default: "reserved"},
+	}
+	// OrderHoldsTable holds the schema information for the "order_holds" table.
+	OrderHoldsTable = &schema.Table{
+		Name:       "order_holds",
+		Columns:    OrderHoldsColumns,
+		PrimaryKey: []*schema.Column{OrderHoldsColumns[0]},
+	}
 	// ProductsColumns holds the columns for the "products" table.
 	ProductsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -90,6 +103,7 @@ var (
 	}
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
+		OrderHoldsTable,
 		ProductsTable,
 		ReservationsTable,
 		StockAdjustmentsTable,

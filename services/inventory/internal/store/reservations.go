@@ -2,31 +2,43 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
 
 	ent "mercato.dev/ent/inventory"
+	"mercato.dev/ent/inventory/orderhold"
 	"mercato.dev/ent/inventory/product"
 	"mercato.dev/ent/inventory/reservation"
 	"mercato.dev/services/inventory/internal/stock"
 )
 
-// Reserve holds items (sorted by product ID) for the order in one transaction: the reservation
-// rows first, which claim the order (unique order_id, product_id), then one guarded update per
-// product. Any short product rolls everything back. A concurrent reservation of the same order
-// loses on the unique index, rolls back, and returns the winner's reservation with created
-// false, as a retry does.
+// Reserve holds items (sorted by product ID) for the order in one transaction: the order's hold
+// row first (see holdOrder), then the reservation rows, which claim the order (unique order_id,
+// product_id), then one guarded update per product. Any short product rolls everything back. A
+// concurrent reservation of the same order loses on the unique index, rolls back, and returns
+// the winner's reservation with created false, as a retry does. An order already released gets
+// a released reservation with created false, which the domain refuses.
 func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, items []stock.Item) (stock.Reservation, bool, error) {
 	var (
 		out     stock.Reservation
 		created bool
 	)
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
+		released, err := holdOrder(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
 		existing, found, err := reservationOf(ctx, tx.Reservation, orderID)
 		if err != nil || found {
 			out = existing
 			return err
+		}
+		if released { // released before this reservation arrived: hold nothing
+			out = stock.Reservation{OrderID: orderID, State: stock.Released}
+			return nil
 		}
 		if err := takeStock(ctx, tx, orderID, items); err != nil {
 			return err
@@ -43,6 +55,31 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, items []stock.It
 		return stock.Reservation{}, false, fmt.Errorf("reserve stock for order %s: %w", orderID, err)
 	}
 	return out, created, nil
+}
+
+// holdOrder is Reserve's first write: the order's hold row, inserted unless it exists. It
+// reports whether the order was released already. Release writes the same row first, so the
+// two serialize on it: on PostgreSQL the later insert or upsert waits for the earlier
+// transaction, and its following reads see what that one committed.
+func holdOrder(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) (released bool, err error) {
+	err = tx.OrderHold.Create().SetID(orderID).OnConflictColumns(orderhold.FieldID).DoNothing().Exec(ctx)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) { // DoNothing on a conflict inserts no row
+		return false, err
+	}
+	hold, err := tx.OrderHold.Get(ctx, orderID)
+	if err != nil {
+		return false, err
+	}
+	return hold.State == orderhold.StateReleased, nil
+}
+
+// markReleased is Release's first write: the order's hold row, released whether it existed or
+// not, so a reservation arriving later is refused.
+func markReleased(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) error {
+	return tx.OrderHold.Create().SetID(orderID).SetState(orderhold.StateReleased).
+		OnConflictColumns(orderhold.FieldID).
+		Update(func(u *ent.OrderHoldUpsert) { u.SetState(orderhold.StateReleased).UpdateUpdateTime() }).
+		Exec(ctx)
 }
 
 // takeStock writes the reservation rows and moves the stock, or returns why it cannot.
@@ -110,7 +147,7 @@ func shortage(ctx context.Context, tx *ent.Tx, short []stock.Item) error {
 	return e
 }
 
-// Release marks the order's reserved rows released and gives their units back, in one
+// Release marks the order released (see markReleased), then its reserved rows released and gives their units back, in one
 // transaction. Each row is flipped with a guarded update (state = reserved) before its units
 // return, so of two concurrent releases only one gives the units back.
 func (s *Store) Release(ctx context.Context, orderID uuid.UUID) (stock.Reservation, bool, error) {
@@ -119,6 +156,9 @@ func (s *Store) Release(ctx context.Context, orderID uuid.UUID) (stock.Reservati
 		found bool
 	)
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
+		if err := markReleased(ctx, tx, orderID); err != nil {
+			return err
+		}
 		rows, err := tx.Reservation.Query().
 			Where(reservation.OrderID(orderID), reservation.StateEQ(reservation.StateReserved)).
 			Order(reservation.ByProductID()).All(ctx)

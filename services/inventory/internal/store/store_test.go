@@ -420,3 +420,60 @@ func TestListProductsPagesBySKU(t *testing.T) {
 		}
 	})
 }
+
+// TestReserveAfterReleaseHoldsNothing: a compensating ReleaseStock can reach inventory before
+// the ReserveStock it compensates (the reserve timed out at the caller but was still on its
+// way). That late reservation must be refused, not hold stock for an order that is over.
+func TestReserveAfterReleaseHoldsNothing(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := newFixture(t, url)
+		a := f.product(t, "SKU-A", 10)
+		order := uuid.New()
+		if _, err := f.inv.Release(t.Context(), order); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.inv.Reserve(t.Context(), order, items(a.ID, 3))
+		if !errors.Is(err, stock.ErrReleased) {
+			t.Fatalf("late reserve: %v, want ErrReleased", err)
+		}
+		if got := f.available(t, a.ID); got != 10 || f.reservationRows(t, order) != 0 {
+			t.Errorf("available %d, %d reservation rows after a refused late reserve", got, f.reservationRows(t, order))
+		}
+	})
+}
+
+// TestRacingReserveAndReleaseNeverLeakStock: a reserve and a release of the same order, started
+// together many times, may land in either order; whichever it is, no stock stays held.
+func TestRacingReserveAndReleaseNeverLeakStock(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, url string) {
+		const rounds = 40
+		f := newFixture(t, url)
+		a := f.product(t, "SKU-A", 100)
+		f.warm(t, 4)
+		var reservedFirst, releasedFirst int
+		for range rounds {
+			order := uuid.New()
+			var wg sync.WaitGroup
+			var reserveErr, releaseErr error
+			wg.Go(func() { _, reserveErr = f.inv.Reserve(t.Context(), order, items(a.ID, 1)) })
+			wg.Go(func() { _, releaseErr = f.inv.Release(t.Context(), order) })
+			wg.Wait()
+			switch {
+			case releaseErr != nil:
+				t.Fatalf("release: %v", releaseErr)
+			case reserveErr == nil:
+				reservedFirst++
+			case errors.Is(reserveErr, stock.ErrReleased):
+				releasedFirst++
+			default:
+				t.Fatalf("reserve: %v", reserveErr)
+			}
+		}
+		if got := f.available(t, a.ID); got != 100 {
+			t.Fatalf("available %d after %d reserve/release races, want 100: stock leaked", got, rounds)
+		}
+		t.Logf("%d races: reserve landed first %d times, release first %d times; no stock held", rounds, reservedFirst, releasedFirst)
+	})
+}
