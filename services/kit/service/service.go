@@ -48,6 +48,7 @@ type Runtime struct {
 	mu      sync.Mutex
 	loops   []func(context.Context) error
 	closers []func() error
+	broker  *broker
 }
 
 // Main runs the named service until SIGINT or SIGTERM and returns the process exit code.

@@ -1,0 +1,97 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mercato.dev/ent/database"
+	"mercato.dev/services/kit/config"
+	"mercato.dev/services/kit/events"
+	"mercato.dev/services/kit/outbox"
+)
+
+// broker is the process's one connection to NATS, made on first use.
+type broker struct {
+	nc *nats.Conn
+	js jetstream.JetStream
+}
+
+// Broker connects to the JetStream broker at Config.NATSURL once per process (reconnecting on
+// its own for as long as the process runs) and reports its state as the
+// events_broker_connected gauge. The connection is closed at exit.
+func (rt *Runtime) Broker() (*nats.Conn, jetstream.JetStream, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.broker != nil {
+		return rt.broker.nc, rt.broker.js, nil
+	}
+	nc, js, err := events.Connect(rt.Config.NATSURL, rt.Config.Name, rt.Logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := rt.Metrics.Registry.Register(brokerGauge(nc)); err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	rt.broker = &broker{nc: nc, js: js}
+	rt.closers = append(rt.closers, func() error { nc.Close(); return nil })
+	return nc, js, nil
+}
+
+// StartOutboxRelay runs the relay of the service's transactional outbox (the outbox_events table
+// of db) as a background loop, once the platform's streams exist. The broker is not a readiness
+// condition for a producer: the outbox holds events while it is away, so the service keeps
+// serving; its state shows in events_broker_connected and the outbox backlog metrics.
+// <SERVICE>_OUTBOX_LEASE (default 30s, at least 2s) bounds how long a crashed relay's claimed
+// rows wait before another replica publishes them.
+func (rt *Runtime) StartOutboxRelay(db *database.DB) (*outbox.Relay, error) {
+	lease, err := config.Duration(rt.Getenv, config.Var(rt.Config.Name, "OUTBOX_LEASE"), 30*time.Second)
+	if err != nil || lease < 2*time.Second {
+		return nil, fmt.Errorf("%s: want a duration of 2s or more (%v)", config.Var(rt.Config.Name, "OUTBOX_LEASE"), err)
+	}
+	_, js, err := rt.Broker()
+	if err != nil {
+		return nil, err
+	}
+	store, err := outbox.NewSQLStore(db.SQL(), db.Dialect(), "outbox_events")
+	if err != nil {
+		return nil, err
+	}
+	relay, err := outbox.NewRelay(store, js, outbox.Options{
+		Lease: lease, PublishTimeout: min(5*time.Second, lease/2), KeepSent: events.DefaultMaxAge,
+		Logger: rt.Logger, Registerer: rt.Metrics.Registry,
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.Logger.Info("outbox relay configured", "nats", rt.Config.NATSURL, "owner", relay.Owner(), "lease", lease.String())
+	rt.Go(func(ctx context.Context) error {
+		if err := events.EnsureStreamsRetry(ctx, js, rt.Logger); err != nil {
+			if errors.Is(err, ctx.Err()) {
+				return nil
+			}
+			return err
+		}
+		return relay.Run(ctx)
+	})
+	return relay, nil
+}
+
+// brokerGauge reports whether the connection to the broker is up.
+func brokerGauge(nc *nats.Conn) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "events_broker_connected",
+		Help: "1 while the connection to the NATS broker is up, else 0 (events wait in the outbox).",
+	}, func() float64 {
+		if nc.IsConnected() {
+			return 1
+		}
+		return 0
+	})
+}
