@@ -1,7 +1,9 @@
 // Command payments serves the PaymentService: a deterministic stand-in for a card processor that
-// authorizes and voids order payments. Configuration comes from the environment (see the kit's
-// config package): PAYMENTS_ADDR, PAYMENTS_ADMIN_ADDR, PAYMENTS_DATABASE_URL, MERCATO_DATA,
-// SPIFFE_ENDPOINT_SOCKET, LOG_LEVEL, DRAIN_TIMEOUT.
+// authorizes and voids order payments, announcing each change (PaymentAuthorized,
+// PaymentDeclined, PaymentVoided) through a transactional outbox relayed to NATS JetStream.
+// Configuration comes from the environment (see the kit's config package): PAYMENTS_ADDR,
+// PAYMENTS_ADMIN_ADDR, PAYMENTS_DATABASE_URL, NATS_URL, MERCATO_DATA, SPIFFE_ENDPOINT_SOCKET,
+// LOG_LEVEL, DRAIN_TIMEOUT; and PAYMENTS_OUTBOX_LEASE (see the README).
 package main
 
 import (
@@ -18,13 +20,18 @@ import (
 
 func main() { os.Exit(service.Main("payments", setup)) }
 
-// setup opens and migrates the database and mounts the service with its authorization rules.
+// setup opens and migrates the database, starts the outbox relay and mounts the service with
+// its authorization rules.
 func setup(ctx context.Context, rt *service.Runtime) error {
 	db, err := rt.OpenDatabase(ctx, migrate.Migrations)
 	if err != nil {
 		return err
 	}
+	relay, err := startRelay(rt, db)
+	if err != nil {
+		return err
+	}
 	client := ent.NewClient(ent.Driver(db.Driver()))
-	rpc.Register(rt.Server, rpc.New(payment.New(store.New(client)), rt.Logger))
+	rpc.Register(rt.Server, rpc.New(payment.New(store.New(client, store.WithNotify(relay.Notify))), rt.Logger))
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	paymentsv1 "mercato.dev/proto/gen/go/mercato/payments/v1"
 	"mercato.dev/proto/gen/go/mercato/payments/v1/paymentsv1connect"
 	"mercato.dev/services/kit/claims"
+	"mercato.dev/services/kit/events/eventstest"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 )
@@ -33,8 +34,9 @@ func TestBinary(t *testing.T) {
 	t.Parallel()
 	env := kittest.Start(t, []spiffeid.ID{identity.Edge, ordersSvc})
 	bin := kittest.Build(t, "mercato.dev/services/payments/cmd/payments")
+	natsURL := eventstest.Embedded(t, "", 0).URL() // never the local stack's broker
 	dbtest.Each(t, func(t *testing.T, url string) {
-		vars := map[string]string{}
+		vars := map[string]string{"NATS_URL": natsURL}
 		if strings.HasPrefix(url, "postgres") {
 			vars["PAYMENTS_DATABASE_URL"] = url
 		}

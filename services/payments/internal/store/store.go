@@ -1,6 +1,6 @@
 // Package store keeps payments in the payments database through the ent client. Every write
-// runs in a transaction, so the outbox event of a change (a later addition) is one more insert
-// in the same transaction.
+// runs in a transaction with the outbox row of the event announcing it (PaymentAuthorized,
+// PaymentDeclined, PaymentVoided), written only when the write changed something.
 package store
 
 import (
@@ -19,12 +19,28 @@ import (
 // Store is the ent adapter of payment.Store.
 type Store struct {
 	client *ent.Client
+	notify func()
 }
 
 var _ payment.Store = (*Store)(nil)
 
+// Option tunes a Store.
+type Option func(*Store)
+
+// WithNotify has the store call notify after committing a transaction that wrote an outbox
+// event: the outbox relay's Notify, so the event leaves at once rather than at the next poll.
+func WithNotify(notify func()) Option {
+	return func(s *Store) { s.notify = notify }
+}
+
 // New returns a store on client.
-func New(client *ent.Client) *Store { return &Store{client: client} }
+func New(client *ent.Client, opts ...Option) *Store {
+	s := &Store{client: client, notify: func() {}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
 
 // Create inserts p unless its order has a payment. The order_id unique index settles a race:
 // the loser rolls back and returns the winner's payment, created false.
@@ -52,8 +68,11 @@ func (s *Store) Create(ctx context.Context, p payment.Payment) (payment.Payment,
 			return err
 		}
 		out, created = toPayment(row), true
-		return nil
+		return announce(ctx, tx, out)
 	})
+	if created && err == nil {
+		s.notify()
+	}
 	if isUnique(err) { // a concurrent call for the same order committed first
 		out, err = s.ByOrder(ctx, p.OrderID)
 		created = false
@@ -65,11 +84,14 @@ func (s *Store) Create(ctx context.Context, p payment.Payment) (payment.Payment,
 }
 
 // Void flips the order's payment from authorized to voided with a guarded update; any other
-// status stays as it is.
+// status stays as it is. Only the call whose update changed the row announces PaymentVoided.
 func (s *Store) Void(ctx context.Context, orderID uuid.UUID) (payment.Payment, error) {
-	var out payment.Payment
+	var (
+		out    payment.Payment
+		voided bool
+	)
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
-		_, err := tx.Payment.Update().
+		n, err := tx.Payment.Update().
 			Where(entpayment.OrderID(orderID), entpayment.StatusEQ(entpayment.StatusAuthorized)).
 			SetStatus(entpayment.StatusVoided).
 			Save(ctx)
@@ -80,11 +102,17 @@ func (s *Store) Void(ctx context.Context, orderID uuid.UUID) (payment.Payment, e
 		if err != nil {
 			return notFound(err)
 		}
-		out = toPayment(row)
-		return nil
+		out, voided = toPayment(row), n == 1
+		if !voided {
+			return nil
+		}
+		return announce(ctx, tx, out)
 	})
 	if err != nil {
 		return payment.Payment{}, fmt.Errorf("void payment of order %s: %w", orderID, err)
+	}
+	if voided {
+		s.notify()
 	}
 	return out, nil
 }
