@@ -1,5 +1,6 @@
-// Command notifications runs the notifications service: the notifications recorded for order
-// events, readable by their customer (the event consumer that records them comes later).
+// Command notifications runs the notifications service: a durable consumer of the order events
+// (stream ORDERS) records one notification per event — the stand-in for sending an email — and
+// the API serves them to their customer.
 package main
 
 import (
@@ -16,13 +17,16 @@ import (
 
 func main() { os.Exit(service.Main("notifications", setup)) }
 
-// setup wires the database, the use cases and the handler.
+// setup wires the database, the use cases, the event consumer and the handler.
 func setup(ctx context.Context, rt *service.Runtime) error {
 	db, err := rt.OpenDatabase(ctx, migrate.Migrations)
 	if err != nil {
 		return err
 	}
 	svc := notification.NewService(store.New(db), nil)
+	if err := startConsumer(rt, svc); err != nil {
+		return err
+	}
 	rpc.Register(rt.Server, svc, rt.Logger)
 	return nil
 }

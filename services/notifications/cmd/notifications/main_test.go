@@ -12,6 +12,7 @@ import (
 	notificationsv1 "mercato.dev/proto/gen/go/mercato/notifications/v1"
 	"mercato.dev/proto/gen/go/mercato/notifications/v1/notificationsv1connect"
 	"mercato.dev/services/kit/claims"
+	"mercato.dev/services/kit/events/eventstest"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 
@@ -39,7 +40,9 @@ func TestBinaryServesRecordedNotifications(t *testing.T) {
 
 		env := kittest.Start(t, []spiffeid.ID{identity.Edge, identity.Service("orders")})
 		bin := kittest.Build(t, "mercato.dev/services/notifications/cmd/notifications")
-		p := env.StartService(t, "notifications", bin, map[string]string{"NOTIFICATIONS_DATABASE_URL": url})
+		p := env.StartService(t, "notifications", bin, map[string]string{
+			"NOTIFICATIONS_DATABASE_URL": url, "NATS_URL": eventstest.Embedded(t, "", 0).URL(),
+		})
 
 		userCtx, info := connect.NewClientContext(ctx)
 		info.RequestHeader().Set(claims.Header, claims.Encode(claims.Claims{Subject: customer.String(), Roles: []string{"customer"}}))

@@ -1,0 +1,131 @@
+package main_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+	"google.golang.org/protobuf/proto"
+
+	"mercato.dev/ent/dbtest"
+	moneyv1 "mercato.dev/proto/gen/go/mercato/money/v1"
+	notificationsv1 "mercato.dev/proto/gen/go/mercato/notifications/v1"
+	"mercato.dev/proto/gen/go/mercato/notifications/v1/notificationsv1connect"
+	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
+	"mercato.dev/services/kit/claims"
+	"mercato.dev/services/kit/events"
+	"mercato.dev/services/kit/events/eventstest"
+	"mercato.dev/services/kit/identity"
+	"mercato.dev/services/kit/kittest"
+	"mercato.dev/services/kit/outbox"
+)
+
+// TestBinaryConsumesOrderEvents: the binary consumes the ORDERS stream of its broker (NATS_URL)
+// and records one notification per event, which its customer reads through the API; an event
+// published again under the same ID is not recorded twice; with the broker down the service
+// is not ready (its "nats" check), and it catches up once the broker is back.
+func TestBinaryConsumesOrderEvents(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	broker := eventstest.Embedded(t, dir, 0)
+	env := kittest.Start(t, []spiffeid.ID{identity.Edge})
+	p := env.StartService(t, "notifications", kittest.Build(t, "mercato.dev/services/notifications/cmd/notifications"), map[string]string{
+		"NOTIFICATIONS_DATABASE_URL": dbtest.SQLite(t), "NATS_URL": broker.URL(),
+	})
+	_, js := eventstest.Connect(t, broker.URL())
+	customer := uuid.New()
+	publish := func(js jetstream.JetStream, ev outbox.Event) {
+		t.Helper()
+		msg := nats.NewMsg(ev.Subject)
+		msg.Data = ev.Payload
+		for k, v := range ev.Headers {
+			msg.Header.Set(k, v)
+		}
+		if _, err := js.PublishMsg(t.Context(), msg, jetstream.WithMsgID(ev.ID)); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	confirmed := orderEvent(t, events.OrderConfirmed, &ordersv1.OrderConfirmed{
+		OrderId: uuid.NewString(), CustomerId: customer.String(), PaymentId: uuid.NewString(),
+		Items: []*ordersv1.OrderItem{{ProductId: uuid.NewString(), Quantity: 2}},
+		Total: &moneyv1.Money{AmountMinor: 3998, Currency: "EUR"},
+	})
+	publish(js, confirmed)
+	publish(js, confirmed) // dropped by the stream as a duplicate, or by the consumer
+	got := awaitNotifications(t, env, p, customer, 1)
+	if got[0].GetEventId() != confirmed.ID || !strings.HasSuffix(got[0].GetSubject(), "is confirmed") || !strings.Contains(got[0].GetBody(), "total 39.98 EUR") {
+		t.Errorf("notification %v", got[0])
+	}
+
+	broker.Shutdown()
+	if code, body := readyz(t, p.AdminAddr); code != http.StatusServiceUnavailable || !strings.Contains(body, `"nats"`) {
+		t.Errorf("readiness with the broker down: %d %s; want 503 on the nats check", code, body)
+	}
+	broker = eventstest.Embedded(t, dir, broker.Port())
+	_, js = eventstest.Connect(t, broker.URL())
+	publish(js, orderEvent(t, events.OrderRejected, &ordersv1.OrderRejected{
+		OrderId: uuid.NewString(), CustomerId: customer.String(), Reason: ordersv1.RejectReason_REJECT_REASON_OUT_OF_STOCK,
+		Items: []*ordersv1.OrderItem{{ProductId: uuid.NewString(), Quantity: 1}},
+	}))
+	got = awaitNotifications(t, env, p, customer, 2)
+	if !strings.Contains(got[0].GetSubject(), "could not be placed") {
+		t.Errorf("newest notification %v", got[0])
+	}
+	if code, body := readyz(t, p.AdminAddr); code != http.StatusOK {
+		t.Errorf("readiness with the broker back: %d %s", code, body)
+	}
+}
+
+// orderEvent builds the outbox event of msg, as orders does.
+func orderEvent(t *testing.T, subject string, msg proto.Message) outbox.Event {
+	t.Helper()
+	ev, err := outbox.New(t.Context(), subject, msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// awaitNotifications lists the customer's notifications as the edge until there are n.
+func awaitNotifications(t *testing.T, env *kittest.Env, p *kittest.Process, customer uuid.UUID, n int) []*notificationsv1.Notification {
+	t.Helper()
+	c := notificationsv1connect.NewNotificationServiceClient(env.HTTPClient(t, identity.Edge, identity.Service("notifications")), "https://"+p.Addr)
+	ctx, info := connect.NewClientContext(t.Context())
+	info.RequestHeader().Set(claims.Header, claims.Encode(claims.Claims{Subject: customer.String(), Roles: []string{claims.RoleCustomer}}))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := c.ListNotifications(ctx, &notificationsv1.ListNotificationsRequest{CustomerId: customer.String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.GetNotifications(); len(got) >= n {
+			if len(got) > n {
+				t.Fatalf("%d notifications, want %d", len(got), n)
+			}
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d notifications after 20s, want %d\n%s", len(res.GetNotifications()), n, p.Logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// readyz is the status and body of the process's readiness endpoint.
+func readyz(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
