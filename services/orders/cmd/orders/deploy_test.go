@@ -41,7 +41,7 @@ func checkDeploy(t *testing.T, dir, name string) {
 	}
 	manifest := read(t, "../../k8s/"+name+".yaml")
 	upper := strings.ToUpper(name)
-	for _, want := range []string{upper + "_DATABASE_URL", upper + "_ADDR", "SPIFFE_ENDPOINT_SOCKET", "csi.spiffe.io", "path: /readyz", "path: /healthz", "serviceAccountName: " + name} {
+	for _, want := range []string{upper + "_DATABASE_URL", upper + "_ADDR", "SPIFFE_ENDPOINT_SOCKET", "NATS_URL", "csi.spiffe.io", "path: /readyz", "path: /healthz", "serviceAccountName: " + name} {
 		if !strings.Contains(manifest, want) {
 			t.Errorf("k8s/%s.yaml lacks %q", name, want)
 		}

@@ -1,6 +1,7 @@
 // Command orders is the orders service: order placement as an orchestrated saga across
 // customers, inventory and payments, with idempotent CreateOrder, a recovery loop for sagas
-// left half-way, and cancellation by compensation.
+// left half-way, and cancellation by compensation. Final states (confirmed, rejected, canceled)
+// are announced as events through a transactional outbox and its relay to NATS JetStream.
 package main
 
 import (
@@ -20,7 +21,8 @@ import (
 
 func main() { os.Exit(service.Main("orders", setup)) }
 
-// setup wires the service: database, dependencies, saga, recovery loop and handlers.
+// setup wires the service: database, outbox relay, dependencies, saga, recovery loop and
+// handlers.
 func setup(ctx context.Context, rt *service.Runtime) error {
 	opts, err := sagaOptions(rt.Getenv)
 	if err != nil {
@@ -31,6 +33,10 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	}
 	opts.Logger = rt.Logger
 	db, err := rt.OpenDatabase(ctx, migrate.Migrations)
+	if err != nil {
+		return err
+	}
+	relay, err := startRelay(rt, db)
 	if err != nil {
 		return err
 	}
@@ -46,7 +52,7 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	if err != nil {
 		return err
 	}
-	st := store.New(db)
+	st := store.New(db, store.WithNotify(relay.Notify))
 	s := saga.New(st, clients.NewCustomers(customers), clients.NewInventory(inventory), clients.NewPayments(payments), opts)
 	rt.Logger.Info("saga ready", "owner", s.Owner(), "lease_ttl", opts.LeaseTTL.String())
 	rt.Go(s.Recover)

@@ -21,13 +21,15 @@ import (
 	paymentsv1 "mercato.dev/proto/gen/go/mercato/payments/v1"
 	"mercato.dev/proto/gen/go/mercato/payments/v1/paymentsv1connect"
 	"mercato.dev/services/kit/claims"
+	"mercato.dev/services/kit/events/eventstest"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 )
 
 // The platform under test: the real binaries of customers, inventory, payments and orders,
-// each with its own database, talking mTLS with SVIDs from the test's issuer. The test process
-// holds the edge's identity and calls as the edge does, forwarding end-user claims.
+// each with its own database, talking mTLS with SVIDs from the test's issuer, and publishing
+// their events to a NATS JetStream server of the test's own (never the local stack's). The test
+// process holds the edge's identity and calls as the edge does, forwarding end-user claims.
 
 const ordersPkg = "mercato.dev/services/orders/cmd/orders"
 
@@ -42,24 +44,33 @@ var (
 type platform struct {
 	t                                      *testing.T
 	env                                    *kittest.Env
+	natsURL                                string
 	customers, inventory, payments, orders *kittest.Process
 }
 
-// setup chooses the platform's databases and the orders binary and its settings.
+// setup chooses the platform's databases, broker, and the orders binary and its settings.
 type setup struct {
 	ordersDB, inventoryDB string            // database URLs; empty: SQLite in the data directory
 	ordersBin             string            // empty: the plain build
 	ordersEnv             map[string]string // extra settings of orders
+	natsURL               string            // empty: an embedded NATS server of the test's
+	notificationsBin      string            // events tests: empty for the plain build
+	notificationsEnv      map[string]string // events tests: extra settings of notifications
 }
 
 func startPlatform(t *testing.T, s setup) *platform {
 	t.Helper()
-	p := &platform{t: t, env: kittest.Start(t, []spiffeid.ID{identity.Edge})}
+	if s.natsURL == "" {
+		s.natsURL = eventstest.Embedded(t, "", 0).URL()
+	}
+	p := &platform{t: t, env: kittest.Start(t, []spiffeid.ID{identity.Edge}), natsURL: s.natsURL}
 	p.customers = p.env.StartService(t, "customers", kittest.Build(t, "mercato.dev/services/customers/cmd/customers"), map[string]string{
 		"CUSTOMERS_ARGON2_MEMORY_KIB": "8192", "LOG_LEVEL": "warn",
 	})
 	p.inventory = p.env.StartService(t, "inventory", kittest.Build(t, "mercato.dev/services/inventory/cmd/inventory"), withDB("INVENTORY", s.inventoryDB, nil))
-	p.payments = p.env.StartService(t, "payments", kittest.Build(t, "mercato.dev/services/payments/cmd/payments"), map[string]string{"LOG_LEVEL": "warn"})
+	p.payments = p.env.StartService(t, "payments", kittest.Build(t, "mercato.dev/services/payments/cmd/payments"), map[string]string{
+		"LOG_LEVEL": "warn", "NATS_URL": s.natsURL,
+	})
 	if s.ordersBin == "" {
 		s.ordersBin = kittest.Build(t, ordersPkg)
 	}
@@ -73,7 +84,7 @@ func (p *platform) startOrders(bin string, env map[string]string) *kittest.Proce
 	p.t.Helper()
 	vars := map[string]string{
 		"CUSTOMERS_ADDR": p.customers.Addr, "INVENTORY_ADDR": p.inventory.Addr, "PAYMENTS_ADDR": p.payments.Addr,
-		"LOG_LEVEL": "info", "ORDERS_RECOVER_EVERY": "200ms",
+		"LOG_LEVEL": "info", "ORDERS_RECOVER_EVERY": "200ms", "NATS_URL": p.natsURL,
 	}
 	for k, v := range env {
 		vars[k] = v

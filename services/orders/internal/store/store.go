@@ -29,13 +29,27 @@ import (
 type Store struct {
 	c       *orders.Client
 	dialect string
+	notify  func()
 }
 
 var _ saga.Store = (*Store)(nil)
 
+// Option tunes a Store.
+type Option func(*Store)
+
+// WithNotify has the store call notify after committing a transaction that wrote an outbox
+// event: the outbox relay's Notify, so the event leaves at once rather than at the next poll.
+func WithNotify(notify func()) Option {
+	return func(s *Store) { s.notify = notify }
+}
+
 // New returns a store on db, an open and migrated orders database.
-func New(db *database.DB) *Store {
-	return &Store{c: orders.NewClient(orders.Driver(db.Driver())), dialect: db.Dialect()}
+func New(db *database.DB, opts ...Option) *Store {
+	s := &Store{c: orders.NewClient(orders.Driver(db.Driver())), dialect: db.Dialect(), notify: func() {}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Create inserts the order and its lines in one transaction.
@@ -87,9 +101,13 @@ func (s *Store) one(ctx context.Context, where ...predicate.Order) (order.Order,
 	return toOrder(row), nil
 }
 
-// Advance persists o's state, guarded by the lease and the step it moved on from.
+// Advance persists o's state, guarded by the lease and the step it moved on from. When the move
+// announces an event (the order confirmed, rejected or canceled) the event's outbox row is
+// written in the same transaction, and only if the guarded update changed the order: a step
+// persisted twice is refused (order.ErrLeaseLost) and announces nothing the second time.
 func (s *Store) Advance(ctx context.Context, owner string, from order.Step, o order.Order) error {
-	return s.inTx(ctx, func(tx *orders.Tx) error {
+	announced := false
+	err := s.inTx(ctx, func(tx *orders.Tx) error {
 		u := tx.Order.Update().
 			Where(entorder.ID(o.ID), entorder.LeaseOwner(owner), entorder.SagaStepEQ(entorder.SagaStep(from))).
 			SetStatus(entorder.Status(o.Status)).SetSagaStep(entorder.SagaStep(o.Step)).
@@ -108,18 +126,29 @@ func (s *Store) Advance(ctx context.Context, owner string, from order.Step, o or
 		if n == 0 {
 			return order.ErrLeaseLost
 		}
-		if o.Step != order.StepPriced {
-			return nil
-		}
-		for _, it := range o.Items {
-			err := tx.OrderItem.Update().Where(orderitem.OrderID(o.ID), orderitem.ProductID(it.ProductID)).
-				SetUnitPriceMinor(it.UnitPrice).Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("price order item: %w", err)
+		if o.Step == order.StepPriced {
+			if err := priceItems(ctx, tx, o); err != nil {
+				return err
 			}
 		}
-		return nil
+		announced, err = announce(ctx, tx, from, o)
+		return err
 	})
+	if err == nil && announced {
+		s.notify()
+	}
+	return err
+}
+
+func priceItems(ctx context.Context, tx *orders.Tx, o order.Order) error {
+	for _, it := range o.Items {
+		err := tx.OrderItem.Update().Where(orderitem.OrderID(o.ID), orderitem.ProductID(it.ProductID)).
+			SetUnitPriceMinor(it.UnitPrice).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("price order item: %w", err)
+		}
+	}
+	return nil
 }
 
 // Unfinished lists orders whose saga is unsettled and whose lease is free at now, oldest first.
