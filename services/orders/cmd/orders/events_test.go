@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,11 +22,14 @@ import (
 	"mercato.dev/ent/dbtest"
 	notificationsmigrate "mercato.dev/ent/notifications/migrate"
 	ordersmigrate "mercato.dev/ent/orders/migrate"
+	notificationsv1 "mercato.dev/proto/gen/go/mercato/notifications/v1"
+	"mercato.dev/proto/gen/go/mercato/notifications/v1/notificationsv1connect"
 	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
 	"mercato.dev/services/kit/claims"
 	"mercato.dev/services/kit/events"
 	"mercato.dev/services/kit/events/embedded"
 	"mercato.dev/services/kit/events/eventstest"
+	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 )
 
@@ -303,7 +307,8 @@ func TestRelayCrash(t *testing.T) {
 }
 
 // TestPoisonMessage: an order event that cannot be decoded is dead-lettered at once, with the
-// reason in its headers, and the events behind it keep flowing.
+// reason in its headers, and the events behind it keep flowing: a confirmed, a declined and a
+// canceled order each get their notification, which the customer reads through the API.
 func TestPoisonMessage(t *testing.T) {
 	p := startEventsPlatform(t, setup{})
 	id := uuid.NewString()
@@ -321,10 +326,49 @@ func TestPoisonMessage(t *testing.T) {
 	}
 
 	customer := p.customer()
-	o := p.placeConfirmed(customer, p.product(1), 1, 1)[0]
-	p.awaitNotified(1, 10*time.Second)
-	if _, ok := p.recordTimes()[o.GetOrderId()]; !ok {
-		t.Errorf("order %s placed after the poison message has no notification", o.GetOrderId())
+	c := p.ordersAs(customer)
+	product := p.product(2)
+	confirmed := p.placeConfirmed(customer, product, 1, 1)[0]
+	declined, err := create(t, c, createRequest(customer, product, 1, "pm_card_declined"), 10*time.Second)
+	if err != nil || declined.GetStatus() != ordersv1.OrderStatus_ORDER_STATUS_REJECTED {
+		t.Fatalf("declined order: %s, %v", describe(declined), err)
+	}
+	if res, err := c.CancelOrder(t.Context(), &ordersv1.CancelOrderRequest{OrderId: confirmed.GetOrderId()}); err != nil ||
+		res.GetOrder().GetStatus() != ordersv1.OrderStatus_ORDER_STATUS_CANCELED {
+		t.Fatalf("cancel: %v, %v", res.GetOrder(), err)
+	}
+	got := p.notificationsOf(customer, 3)
+	want := []struct{ order, subject, body string }{ // newest first
+		{confirmed.GetOrderId(), "is canceled", "is canceled and its payment released"},
+		{declined.GetOrderId(), "could not be placed", "because the payment was declined"},
+		{confirmed.GetOrderId(), "is confirmed", "1 item, total 10.00 EUR"},
+	}
+	for i, w := range want {
+		if n := got[i]; n.GetOrderId() != w.order || !strings.HasSuffix(n.GetSubject(), w.subject) || !strings.Contains(n.GetBody(), w.body) {
+			t.Errorf("notification %d: %s %q %q; want %s …%s, …%s…", i, n.GetOrderId(), n.GetSubject(), n.GetBody(), w.order, w.subject, w.body)
+		}
+	}
+}
+
+// notificationsOf lists the customer's notifications through the API, as the edge forwarding
+// the customer's claims, until there are n (newest first).
+func (p *eventsPlatform) notificationsOf(customer claims.Claims, n int) []*notificationsv1.Notification {
+	p.t.Helper()
+	c := notificationsv1connect.NewNotificationServiceClient(p.env.HTTPClient(p.t, identity.Edge, identity.Service("notifications")),
+		"https://"+p.notifications.Addr, connect.WithInterceptors(withClaims(customer)))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := c.ListNotifications(p.t.Context(), &notificationsv1.ListNotificationsRequest{CustomerId: customer.Subject})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if got := res.GetNotifications(); len(got) >= n || time.Now().After(deadline) {
+			if len(got) != n {
+				p.t.Fatalf("%d notifications, want %d", len(got), n)
+			}
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
