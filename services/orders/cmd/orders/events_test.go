@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 
 	"mercato.dev/ent/dbtest"
 	notificationsmigrate "mercato.dev/ent/notifications/migrate"
@@ -301,8 +302,18 @@ func TestRelayCrash(t *testing.T) {
 		t.Errorf("attempts %d, duplicate acks %.0f; want the event published again, as a duplicate", attempts, dups)
 	}
 	p.awaitNotified(1, 10*time.Second)
-	if n := p.streamCount("ORDERS"); n != 1 {
-		t.Errorf("ORDERS holds %d events, want 1", n)
+	msgs := eventstest.Messages(t, p.js, "ORDERS")
+	if len(msgs) != 1 {
+		t.Fatalf("ORDERS holds %d events, want 1", len(msgs))
+	}
+	var ev ordersv1.OrderConfirmed
+	if err := proto.Unmarshal(msgs[0].Data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	// The event carries the trace of the CreateOrder call that confirmed the order.
+	if tp := msgs[0].Header.Get("traceparent"); tp == "" || ev.GetTraceContext()["traceparent"] != tp ||
+		msgs[0].Header.Get(jetstream.MsgIDHeader) != ev.GetEventId() || ev.GetCustomerId() != customer.Subject {
+		t.Errorf("event headers %v, payload %v", msgs[0].Header, &ev)
 	}
 }
 
