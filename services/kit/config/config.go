@@ -36,6 +36,9 @@ type Service struct {
 	AdvertiseHost string // ADVERTISE_HOST: the host the edge dials (the pod IP); default the listener's host
 	LogLevel      slog.Level
 	DrainTimeout  time.Duration
+	// DeregisterGrace is how long a stopping service keeps serving after it deregistered from the
+	// control plane, so the edge has dropped its endpoint before the listener closes.
+	DeregisterGrace time.Duration
 }
 
 // Load reads the settings of the named service.
@@ -62,6 +65,9 @@ func Load(name string, getenv Getenv) (Service, error) {
 	}
 	var err error
 	if svc.DrainTimeout, err = Duration(getenv, "DRAIN_TIMEOUT", 20*time.Second); err != nil {
+		errs = append(errs, err)
+	}
+	if svc.DeregisterGrace, err = Duration(getenv, "DEREGISTER_GRACE", 500*time.Millisecond); err != nil {
 		errs = append(errs, err)
 	}
 	return svc, errors.Join(errs...)

@@ -38,6 +38,7 @@ func Build(t testing.TB, pkg string, tags ...string) string {
 	v, _ := builds.LoadOrStore(pkg+" "+strings.Join(tags, ","), &buildResult{})
 	b := v.(*buildResult)
 	b.once.Do(func() {
+		sweepBuilds(2 * time.Hour)
 		dir, err := os.MkdirTemp("", "kitbin")
 		if err != nil {
 			b.err = err
@@ -57,6 +58,18 @@ func Build(t testing.TB, pkg string, tags ...string) string {
 		t.Fatalf("kittest: %v", b.err)
 	}
 	return b.path
+}
+
+// sweepBuilds removes the build directories that earlier test processes left behind (a test
+// binary cannot know when the last test using its builds is done, so each leaves its own, and
+// the next one clears those older than age; a running process's builds are younger).
+func sweepBuilds(age time.Duration) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "kitbin*"))
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && time.Since(fi.ModTime()) > age {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // Register lets the binary at path obtain id's SVID from the Env's issuer.

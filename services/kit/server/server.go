@@ -133,6 +133,10 @@ func (s *Server) Policy() *authz.Policy { return s.policy }
 // CheckReady adds a readiness check; /readyz is green only when every check passes.
 func (s *Server) CheckReady(name string, check func(context.Context) error) { s.ready.Add(name, check) }
 
+// BeginDrain turns readiness false for good, before shutdown stops the listener: load balancers
+// and the edge stop sending new calls while in-flight and late ones are still served.
+func (s *Server) BeginDrain() { s.ready.Drain() }
+
 // Listen binds both listeners, so that their addresses are known before serving.
 func (s *Server) Listen() error {
 	var err error

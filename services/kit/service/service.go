@@ -150,7 +150,8 @@ func (rt *Runtime) serve(ctx context.Context) error {
 	if err := rt.Server.Listen(); err != nil {
 		return err
 	}
-	if err := rt.register(); err != nil {
+	deregister, err := rt.register()
+	if err != nil {
 		return err
 	}
 	loopCtx, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
@@ -159,13 +160,21 @@ func (rt *Runtime) serve(ctx context.Context) error {
 	for _, loop := range rt.loops {
 		g.Go(func() error { return loop(gctx) })
 	}
-	serveCtx, stopServing := context.WithCancel(ctx)
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopServing()
-	go func() { // a failed loop stops the server too
-		<-gctx.Done()
+	go func() {
+		select {
+		case <-ctx.Done(): // SIGTERM: leave the edge's routing before closing the listener
+			rt.Server.BeginDrain()
+			if deregister() {
+				time.Sleep(rt.Config.DeregisterGrace)
+			}
+		case <-gctx.Done(): // a failed loop stops the server too
+			deregister()
+		}
 		stopServing()
 	}()
-	err := rt.Server.Serve(serveCtx)
+	err = rt.Server.Serve(serveCtx)
 	stopLoops()
 	loopErr := g.Wait()
 	if errors.Is(loopErr, context.Canceled) {
@@ -175,26 +184,42 @@ func (rt *Runtime) serve(ctx context.Context) error {
 }
 
 // register keeps this instance's endpoint registered with the xDS control plane (best-effort:
-// the service serves whether or not the control plane answers), so the edge routes to it.
-func (rt *Runtime) register() error {
+// the service serves whether or not the control plane answers), so the edge routes to it. The
+// returned func deregisters (waiting up to 3 s) and reports whether the instance was registered
+// with a control plane at all.
+func (rt *Runtime) register() (deregister func() bool, err error) {
 	if rt.Config.XDSAddr == "" {
-		return nil
+		return func() bool { return false }, nil
 	}
 	host, port, err := net.SplitHostPort(rt.Server.Addr())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if rt.Config.AdvertiseHost != "" {
 		host = rt.Config.AdvertiseHost
 	}
 	conn, err := rt.Clients.Connect(client.Dependency{Name: "xds", Addr: rt.Config.XDSAddr, ID: identity.XDS})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rt.Go(func(ctx context.Context) error {
-		return registration.Run(ctx, conn, rt.Config.Name, host, port, rt.Logger)
-	})
-	return nil
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = registration.Run(ctx, conn, rt.Config.Name, host, port, rt.Logger)
+	}()
+	var once sync.Once
+	return func() bool {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				rt.Logger.Warn("xds deregistration did not finish in 3s; the endpoint expires after its TTL")
+			}
+		})
+		return true
+	}, nil
 }
 
 func (rt *Runtime) close() {
