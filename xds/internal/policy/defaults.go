@@ -32,10 +32,11 @@ func clusterDefaults() Cluster {
 		ConnectTimeout: Duration(time.Second),
 		Timeout:        Duration(5 * time.Second),
 		Retry: Retry{
-			NumRetries:    2,
-			PerTryTimeout: Duration(2 * time.Second),
-			RetryOn:       []string{"unavailable", "reset", "connect-failure"},
-			Backoff:       Backoff{Base: Duration(25 * time.Millisecond), Max: Duration(250 * time.Millisecond)},
+			NumRetries:           2,
+			PerTryTimeout:        Duration(2 * time.Second),
+			RetryOn:              []string{"unavailable", "reset", "connect-failure", "retriable-status-codes"},
+			RetriableStatusCodes: []uint32{503},
+			Backoff:              Backoff{Base: Duration(25 * time.Millisecond), Max: Duration(250 * time.Millisecond)},
 		},
 		CircuitBreaker: CircuitBreaker{MaxConnections: 1024, MaxPendingRequests: 1024, MaxRequests: 1024, MaxRetries: 3},
 		OutlierDetection: OutlierDetection{

@@ -85,7 +85,11 @@ type Retry struct {
 	NumRetries    uint32   `yaml:"num_retries"`
 	PerTryTimeout Duration `yaml:"per_try_timeout"`
 	RetryOn       []string `yaml:"retry_on"`
-	Backoff       Backoff  `yaml:"backoff"`
+	// RetriableStatusCodes are the HTTP statuses retried under "retriable-status-codes": a
+	// Connect-protocol unavailable arrives as a plain HTTP 503, which the gRPC "unavailable"
+	// condition (read from grpc-status) does not see.
+	RetriableStatusCodes []uint32 `yaml:"retriable_status_codes"`
+	Backoff              Backoff  `yaml:"backoff"`
 }
 
 // Backoff is the jittered exponential back-off between retries.
@@ -231,6 +235,7 @@ func decodePolicy(d *decoder, root *yaml.Node) *Policy {
 
 func (c Cluster) clone() Cluster {
 	c.Retry.RetryOn = slices.Clone(c.Retry.RetryOn)
+	c.Retry.RetriableStatusCodes = slices.Clone(c.Retry.RetriableStatusCodes)
 	return c
 }
 

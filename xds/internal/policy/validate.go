@@ -207,6 +207,14 @@ func (v *validator) retry(path string, r Retry) {
 	if len(r.RetryOn) == 0 && r.NumRetries > 0 {
 		v.fail(path+".retry_on", "at least one retry condition is required")
 	}
+	if slices.Contains(r.RetryOn, "retriable-status-codes") && len(r.RetriableStatusCodes) == 0 {
+		v.fail(path+".retriable_status_codes", "retry_on has retriable-status-codes but no codes are listed")
+	}
+	for i, code := range r.RetriableStatusCodes {
+		if code < 500 || code > 599 {
+			v.fail(fmt.Sprintf("%s.retriable_status_codes[%d]", path, i), "%d: only 5xx statuses may be retried", code)
+		}
+	}
 	for i, cond := range r.RetryOn {
 		if !slices.Contains(retryOn, cond) {
 			v.fail(fmt.Sprintf("%s.retry_on[%d]", path, i), "%q is not an Envoy retry condition (one of %s)", cond, strings.Join(retryOn, ", "))

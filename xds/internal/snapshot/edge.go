@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -153,9 +154,10 @@ func publicRoute(p *policy.Policy, r policy.Route) *route.Route {
 
 func retryPolicy(r policy.Retry) *route.RetryPolicy {
 	return &route.RetryPolicy{
-		RetryOn:       strings.Join(r.RetryOn, ","),
-		NumRetries:    wrapperspb.UInt32(r.NumRetries),
-		PerTryTimeout: duration(r.PerTryTimeout),
+		RetryOn:              strings.Join(r.RetryOn, ","),
+		RetriableStatusCodes: slices.Clone(r.RetriableStatusCodes),
+		NumRetries:           wrapperspb.UInt32(r.NumRetries),
+		PerTryTimeout:        duration(r.PerTryTimeout),
 		RetryBackOff: &route.RetryPolicy_RetryBackOff{
 			BaseInterval: duration(r.Backoff.Base),
 			MaxInterval:  duration(r.Backoff.Max),

@@ -169,7 +169,8 @@ func TestPublicRoutesArePublicMethodsOnly(t *testing.T) {
 		read := strings.HasPrefix(method, "Get") || strings.HasPrefix(method, "List")
 		if rp := r.GetRoute().GetRetryPolicy(); (rp != nil) != read {
 			t.Errorf("%s: retry policy %v; want one exactly on reads", path, rp)
-		} else if read && (rp.GetRetryOn() != "unavailable,reset,connect-failure" || rp.GetNumRetries().GetValue() != 2) {
+		} else if read && (rp.GetRetryOn() != "unavailable,reset,connect-failure,retriable-status-codes" ||
+			!slices.Equal(rp.GetRetriableStatusCodes(), []uint32{503}) || rp.GetNumRetries().GetValue() != 2) {
 			t.Errorf("%s: retry policy %v", path, rp)
 		}
 		_, needsJWT := r.GetTypedPerFilterConfig()["envoy.filters.http.jwt_authn"]
