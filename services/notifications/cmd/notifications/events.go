@@ -31,11 +31,10 @@ func startConsumer(rt *service.Runtime, r consumer.Recorder) error {
 	if fault != "" && !faultsCompiled {
 		rt.Logger.Warn("NOTIFICATIONS_FAULT ignored: this binary was built without -tags faultinject", "fault", fault)
 	}
-	nc, js, err := events.Connect(rt.Config.NATSURL, rt.Config.Name, rt.Logger)
+	nc, js, err := rt.Broker()
 	if err != nil {
 		return err
 	}
-	rt.OnClose(func() error { nc.Close(); return nil })
 	rt.Server.CheckReady("nats", events.Ready(nc))
 	cfg := events.ConsumerConfig{
 		Stream:         events.OrdersStream().Name,

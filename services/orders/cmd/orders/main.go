@@ -36,7 +36,7 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	if err != nil {
 		return err
 	}
-	relay, err := startRelay(rt, db)
+	relay, err := rt.StartOutboxRelay(db) // broker down: events wait in the outbox, the service keeps serving
 	if err != nil {
 		return err
 	}
