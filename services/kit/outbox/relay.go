@@ -154,7 +154,7 @@ func (r *Relay) Run(ctx context.Context) error {
 			failures++
 			delay := r.backoff(failures)
 			r.log.Warn("outbox relay failed; retrying", "error", err.Error(), "failures", failures, "delay", delay.String())
-			if !sleep(ctx, delay) {
+			if !r.pause(ctx, delay) {
 				return nil
 			}
 			continue
@@ -319,14 +319,16 @@ func (r *Relay) backoff(failures int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// sleep waits for d or until ctx is done, and reports whether d elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
+// pause waits out a failure's backoff, or less when Notify wakes the relay (the broker
+// reconnected, or a commit wrote events); false once ctx is done.
+func (r *Relay) pause(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
-		return true
+	case <-r.wake:
 	}
+	return true
 }

@@ -24,17 +24,19 @@ type readiness struct {
 	logger   *slog.Logger
 	mu       sync.Mutex
 	checks   map[string]func(context.Context) error
+	info     map[string]bool // checks shown in /readyz that never fail it
 	draining atomic.Bool
 }
 
 func newReadiness(logger *slog.Logger) *readiness {
-	return &readiness{logger: logger, checks: map[string]func(context.Context) error{}}
+	return &readiness{logger: logger, checks: map[string]func(context.Context) error{}, info: map[string]bool{}}
 }
 
-func (r *readiness) Add(name string, check func(context.Context) error) {
+func (r *readiness) Add(name string, check func(context.Context) error, informational bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.checks[name] = check
+	r.info[name] = informational
 }
 
 // Drain turns readiness false for good: the process is shutting down.
@@ -43,7 +45,7 @@ func (r *readiness) Drain() { r.draining.Store(true) }
 // Check runs every check concurrently and returns each one's outcome ("ok" or the error).
 func (r *readiness) Check(ctx context.Context) (bool, map[string]string) {
 	r.mu.Lock()
-	checks := maps.Clone(r.checks)
+	checks, info := maps.Clone(r.checks), maps.Clone(r.info)
 	r.mu.Unlock()
 	results := make(map[string]string, len(checks)+1)
 	var mu sync.Mutex
@@ -64,8 +66,8 @@ func (r *readiness) Check(ctx context.Context) (bool, map[string]string) {
 		results["shutdown"] = "draining"
 	}
 	ok := true
-	for _, v := range results {
-		ok = ok && v == "ok"
+	for name, v := range results {
+		ok = ok && (v == "ok" || info[name])
 	}
 	return ok, results
 }

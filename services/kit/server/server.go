@@ -102,7 +102,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, policy: authz.NewPolicy(), mux: http.NewServeMux()}
 	s.ready = newReadiness(opts.Logger)
-	s.ready.Add("svid", func(context.Context) error { return identity.CheckSVID(opts.Source, time.Now()) })
+	s.ready.Add("svid", func(context.Context) error { return identity.CheckSVID(opts.Source, time.Now()) }, false)
 	s.registerHealth()
 	return s, nil
 }
@@ -131,7 +131,15 @@ func (s *Server) Handle(path string, h http.Handler, rules authz.Rules) {
 func (s *Server) Policy() *authz.Policy { return s.policy }
 
 // CheckReady adds a readiness check; /readyz is green only when every check passes.
-func (s *Server) CheckReady(name string, check func(context.Context) error) { s.ready.Add(name, check) }
+func (s *Server) CheckReady(name string, check func(context.Context) error) {
+	s.ready.Add(name, check, false)
+}
+
+// ReportReady adds a check that /readyz shows but that never makes it fail: a dependency the
+// process serves without (a producer's broker, whose events wait in the outbox meanwhile).
+func (s *Server) ReportReady(name string, check func(context.Context) error) {
+	s.ready.Add(name, check, true)
+}
 
 // BeginDrain turns readiness false for good, before shutdown stops the listener: load balancers
 // and the edge stop sending new calls while in-flight and late ones are still served.

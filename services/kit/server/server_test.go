@@ -151,6 +151,11 @@ func TestReadinessHealthAndMetrics(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, `"svid":"ok"`) {
 		t.Fatalf("readyz = %d %s", status, body)
 	}
+	f.srv.ReportReady("broker", func(context.Context) error { return io.ErrClosedPipe })
+	status, body = get(t, admin+"/readyz")
+	if status != http.StatusOK || !strings.Contains(body, `"broker":"`+io.ErrClosedPipe.Error()+`"`) {
+		t.Fatalf("readyz with a failing informational check = %d %s, want 200 showing it", status, body)
+	}
 	f.srv.CheckReady("database", func(context.Context) error { return io.ErrUnexpectedEOF })
 	status, body = get(t, admin+"/readyz")
 	var doc struct {

@@ -55,7 +55,7 @@ func (rt *Runtime) StartOutboxRelay(db *database.DB) (*outbox.Relay, error) {
 	if err != nil || lease < 2*time.Second {
 		return nil, fmt.Errorf("%s: want a duration of 2s or more (%v)", config.Var(rt.Config.Name, "OUTBOX_LEASE"), err)
 	}
-	_, js, err := rt.Broker()
+	nc, js, err := rt.Broker()
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +70,14 @@ func (rt *Runtime) StartOutboxRelay(db *database.DB) (*outbox.Relay, error) {
 	if err != nil {
 		return nil, err
 	}
+	rt.Server.ReportReady("nats", events.Ready(nc)) // shown in /readyz, never fails it
+	onReconnect := nc.Opts.ReconnectedCB
+	nc.SetReconnectHandler(func(c *nats.Conn) { // publish the backlog now, not after the backoff
+		if onReconnect != nil {
+			onReconnect(c)
+		}
+		relay.Notify()
+	})
 	rt.Logger.Info("outbox relay configured", "nats", rt.Config.NATSURL, "owner", relay.Owner(), "lease", lease.String())
 	rt.Go(func(ctx context.Context) error {
 		if err := events.EnsureStreamsRetry(ctx, js, rt.Logger); err != nil {
