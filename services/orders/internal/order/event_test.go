@@ -15,7 +15,7 @@ func TestAnnounces(t *testing.T) {
 		Price(map[uuid.UUID]order.Money{p: {Amount: 100, Currency: "EUR"}})
 	reserved := priced.Reserved()
 	confirmed := reserved.Confirm(uuid.New())
-	canceling, err := confirmed.Cancel()
+	canceling, err := confirmed.Cancel("changed my mind")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ type Order struct {
 	IdempotencyKey string
 	RequestHash    string // see Request.Hash
 	PaymentMethod  string // the request's payment method token, kept so a resumed saga can authorize
+	CancelReason   string // why the owner or an admin canceled it
 	Items          []Item
 	Total          *Money // nil until priced
 	Status         Status

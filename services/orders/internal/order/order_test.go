@@ -71,7 +71,7 @@ func TestCancel(t *testing.T) {
 	t.Parallel()
 	o := newOrder(order.Line{ProductID: uuid.New(), Quantity: 1})
 	confirmed := o.CustomerChecked().Price(map[uuid.UUID]order.Money{o.Items[0].ProductID: {Amount: 1, Currency: "EUR"}}).Reserved().Confirm(uuid.New())
-	canceling, err := confirmed.Cancel()
+	canceling, err := confirmed.Cancel("changed my mind")
 	if err != nil || canceling.Step != order.StepCompensating || canceling.Status != order.StatusConfirmed {
 		t.Fatalf("cancel confirmed: %s/%s, %v", canceling.Status, canceling.Step, err)
 	}
@@ -89,7 +89,7 @@ func TestCancel(t *testing.T) {
 		"pending":    {o, order.ErrStillPending},
 		"compensate": {o.Reject(order.ReasonPaymentDeclined, true), order.ErrStillPending},
 	} {
-		if got, err := tt.o.Cancel(); !errors.Is(err, tt.want) || got.Step != tt.o.Step {
+		if got, err := tt.o.Cancel(""); !errors.Is(err, tt.want) || got.Step != tt.o.Step {
 			t.Errorf("%s: step %s→%s, %v; want unchanged, %v", name, tt.o.Step, got.Step, err, tt.want)
 		}
 	}

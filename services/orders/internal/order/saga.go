@@ -99,9 +99,10 @@ func (o Order) Reject(reason Reason, holds bool) Order {
 	return o
 }
 
-// Cancel starts the cancellation of a confirmed order: it compensates, then ends canceled.
-// A canceled order (or one already compensating for its cancellation) is returned as it is.
-func (o Order) Cancel() (Order, error) {
+// Cancel starts the cancellation of a confirmed order for reason: it compensates, then ends
+// canceled. A canceled order (or one already compensating for its cancellation) is returned as
+// it is, keeping the first reason.
+func (o Order) Cancel(reason string) (Order, error) {
 	switch {
 	case o.Status == StatusCanceled || (o.Status == StatusConfirmed && o.Step == StepCompensating):
 		return o, nil
@@ -111,6 +112,7 @@ func (o Order) Cancel() (Order, error) {
 		return o, ErrStillPending
 	}
 	o.Step = StepCompensating
+	o.CancelReason = reason
 	return o, nil
 }
 

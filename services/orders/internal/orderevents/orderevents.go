@@ -47,6 +47,7 @@ func Message(e order.Event, o order.Order) (string, proto.Message) {
 	case order.EventCanceled:
 		return events.OrderCanceled, &ordersv1.OrderCanceled{
 			OrderId: o.ID.String(), CustomerId: o.CustomerID.String(), Items: items(o), Total: total(o),
+			Reason: o.CancelReason,
 		}
 	}
 	return "", nil

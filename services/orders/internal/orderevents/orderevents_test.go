@@ -26,7 +26,7 @@ func TestFor(t *testing.T) {
 	}, order.Now(time.Now()), order.Lease{})
 	priced := placed.CustomerChecked().Price(map[uuid.UUID]order.Money{a: {Amount: 1999, Currency: "EUR"}, b: {Amount: 500, Currency: "EUR"}})
 	confirmed := priced.Reserved().Confirm(uuid.New())
-	canceling, _ := confirmed.Cancel()
+	canceling, _ := confirmed.Cancel("changed my mind")
 	compensating := priced.Reserved().Reject(order.ReasonPaymentDeclined, true)
 
 	tests := []struct {
@@ -65,7 +65,7 @@ func TestFor(t *testing.T) {
 		{"canceled", order.StepCompensating, canceling.Compensated(), events.OrderCanceled, func(t *testing.T, payload []byte) {
 			var ev ordersv1.OrderCanceled
 			decode(t, payload, &ev)
-			if ev.GetOrderId() != confirmed.ID.String() || ev.GetTotal().GetAmountMinor() != 4498 || len(ev.GetItems()) != 2 {
+			if ev.GetOrderId() != confirmed.ID.String() || ev.GetTotal().GetAmountMinor() != 4498 || len(ev.GetItems()) != 2 || ev.GetReason() != "changed my mind" {
 				t.Errorf("OrderCanceled = %v", &ev)
 			}
 		}},

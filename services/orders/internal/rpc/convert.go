@@ -47,6 +47,7 @@ func toProto(o order.Order) *ordersv1.Order {
 	if o.PaymentID != nil {
 		out.PaymentId = o.PaymentID.String()
 	}
+	out.CancelReason = o.CancelReason
 	return out
 }
 

@@ -70,7 +70,7 @@ func (h *Handler) CancelOrder(ctx context.Context, req *ordersv1.CancelOrderRequ
 	if err != nil {
 		return nil, err
 	}
-	if o, err = h.placer.Cancel(ctx, o.ID); err != nil {
+	if o, err = h.placer.Cancel(ctx, o.ID, req.GetReason()); err != nil {
 		return nil, h.fail(ctx, "CancelOrder", err)
 	}
 	h.log.InfoContext(ctx, "order canceled", "order_id", o.ID, "reason", req.GetReason())

@@ -25,7 +25,7 @@ import (
 // Placer places and cancels orders (the saga).
 type Placer interface {
 	Place(ctx context.Context, r order.Request) (order.Order, error)
-	Cancel(ctx context.Context, id uuid.UUID) (order.Order, error)
+	Cancel(ctx context.Context, id uuid.UUID, reason string) (order.Order, error)
 }
 
 // Reader reads orders (the store).

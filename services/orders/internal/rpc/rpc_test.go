@@ -115,6 +115,13 @@ func TestCancelOrder(t *testing.T) {
 		if err != nil || res.GetOrder().GetStatus() != ordersv1.OrderStatus_ORDER_STATUS_CANCELED {
 			t.Fatalf("cancel: %v, %v", res.GetOrder().GetStatus(), err)
 		}
+		if got := res.GetOrder().GetCancelReason(); got != "changed my mind" {
+			t.Errorf("cancel reason %q, want the request's", got)
+		}
+	}
+	got, err := c.GetOrder(t.Context(), &ordersv1.GetOrderRequest{OrderId: id})
+	if err != nil || got.GetOrder().GetCancelReason() != "changed my mind" {
+		t.Errorf("GetOrder after cancel: reason %q, %v", got.GetOrder().GetCancelReason(), err)
 	}
 }
 

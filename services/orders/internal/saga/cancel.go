@@ -18,7 +18,7 @@ var ErrCanceling = errors.New("the cancellation is under way")
 // stock) and the order ends CANCELED. A canceled order is answered as it is, and a rejected one
 // is order.ErrNotCancelable. A pending order is waited for (within ctx) and canceled once it is
 // confirmed, or order.ErrStillPending when it does not settle in time.
-func (s *Saga) Cancel(ctx context.Context, id uuid.UUID) (order.Order, error) {
+func (s *Saga) Cancel(ctx context.Context, id uuid.UUID, reason string) (order.Order, error) {
 	by := answerBy(ctx, s.opts.RunTimeout)
 	o, err := s.store.Get(ctx, id)
 	for err == nil {
@@ -28,13 +28,13 @@ func (s *Saga) Cancel(ctx context.Context, id uuid.UUID) (order.Order, error) {
 				return o, order.ErrStillPending
 			}
 		case o.Status != order.StatusConfirmed:
-			_, err = o.Cancel() // nil for a canceled order, ErrNotCancelable for a rejected one
+			_, err = o.Cancel(reason) // nil for a canceled order, ErrNotCancelable for a rejected one
 			return o, err
 		case time.Now().After(by):
 			return o, ErrCanceling
 		case o.Step == order.StepConfirmed:
 			var ok bool
-			if o, ok, err = s.beginCancel(ctx, o); err == nil && !ok { // another process holds it
+			if o, ok, err = s.beginCancel(ctx, o, reason); err == nil && !ok { // another process holds it
 				o, err = s.await(ctx, o, func(o order.Order) bool { return o.Step != order.StepConfirmed || o.Lease.Free(s.now()) })
 			}
 		default: // compensating for the cancellation, here or elsewhere
@@ -48,7 +48,7 @@ func (s *Saga) Cancel(ctx context.Context, id uuid.UUID) (order.Order, error) {
 
 // beginCancel takes the lease of a confirmed order, persists the start of its compensation and
 // drives it in the background; false when another process holds the lease.
-func (s *Saga) beginCancel(ctx context.Context, o order.Order) (order.Order, bool, error) {
+func (s *Saga) beginCancel(ctx context.Context, o order.Order, reason string) (order.Order, bool, error) {
 	now := s.now()
 	claimed, ok, err := s.store.Claim(ctx, o.ID, s.lease(now), now)
 	if err != nil || !ok {
@@ -58,7 +58,7 @@ func (s *Saga) beginCancel(ctx context.Context, o order.Order) (order.Order, boo
 		s.start(ctx, claimed)
 		return claimed, true, nil
 	}
-	next, err := claimed.Cancel()
+	next, err := claimed.Cancel(reason)
 	if err == nil {
 		err = s.store.Advance(ctx, s.opts.Owner, claimed.Step, next)
 	}

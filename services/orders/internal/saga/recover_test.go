@@ -196,7 +196,7 @@ func TestCancel(t *testing.T) {
 
 	confirmed := place(t, f.saga, f.request(customer, "pm_card_visa", order.Line{ProductID: p, Quantity: 4}), time.Second)
 	t.Run("confirmed order compensates and ends canceled", func(t *testing.T) {
-		o, err := f.saga.Cancel(ctx(), confirmed.ID)
+		o, err := f.saga.Cancel(ctx(), confirmed.ID, "test")
 		if err != nil || o.Status != order.StatusCanceled || o.Step != order.StepDone {
 			t.Fatalf("got %s/%s, %v", o.Status, o.Step, err)
 		}
@@ -206,14 +206,14 @@ func TestCancel(t *testing.T) {
 	})
 	t.Run("canceling again answers the canceled order", func(t *testing.T) {
 		before := f.deps.voids.Load()
-		o, err := f.saga.Cancel(ctx(), confirmed.ID)
+		o, err := f.saga.Cancel(ctx(), confirmed.ID, "test")
 		if err != nil || o.Status != order.StatusCanceled || f.deps.voids.Load() != before {
 			t.Errorf("got %s, %v, voids %d→%d", o.Status, err, before, f.deps.voids.Load())
 		}
 	})
 	t.Run("rejected order cannot be canceled", func(t *testing.T) {
 		rejected := place(t, f.saga, f.request(customer, "pm_card_declined", order.Line{ProductID: p, Quantity: 1}), time.Second)
-		if _, err := f.saga.Cancel(ctx(), rejected.ID); !errors.Is(err, order.ErrNotCancelable) {
+		if _, err := f.saga.Cancel(ctx(), rejected.ID, "test"); !errors.Is(err, order.ErrNotCancelable) {
 			t.Errorf("got %v, want ErrNotCancelable", err)
 		}
 	})
@@ -223,7 +223,7 @@ func TestCancel(t *testing.T) {
 		defer func() { f.deps.authorizeGate = nil }()
 		o := place(t, f.saga, f.request(customer, "pm_card_visa", order.Line{ProductID: p, Quantity: 1}), 50*time.Millisecond)
 		time.AfterFunc(100*time.Millisecond, func() { close(gate) })
-		got, err := f.saga.Cancel(ctx(), o.ID)
+		got, err := f.saga.Cancel(ctx(), o.ID, "test")
 		if err != nil || got.Status != order.StatusCanceled || f.deps.stockOf(p) != 10 {
 			t.Errorf("got %s, %v, stock %d", got.Status, err, f.deps.stockOf(p))
 		}
@@ -234,12 +234,12 @@ func TestCancel(t *testing.T) {
 		o := place(t, f.saga, f.request(customer, "pm_card_visa", order.Line{ProductID: p, Quantity: 1}), 50*time.Millisecond)
 		short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		if _, err := f.saga.Cancel(short, o.ID); !errors.Is(err, order.ErrStillPending) {
+		if _, err := f.saga.Cancel(short, o.ID, "test"); !errors.Is(err, order.ErrStillPending) {
 			t.Errorf("got %v, want ErrStillPending", err)
 		}
 	})
 	t.Run("unknown order", func(t *testing.T) {
-		if _, err := f.saga.Cancel(ctx(), uuid.New()); !errors.Is(err, order.ErrNotFound) {
+		if _, err := f.saga.Cancel(ctx(), uuid.New(), "test"); !errors.Is(err, order.ErrNotFound) {
 			t.Errorf("got %v", err)
 		}
 	})
@@ -254,7 +254,7 @@ func TestCancelWhileDependencyDownFinishesLater(t *testing.T) {
 	f.deps.set(&f.deps.voidErr, errDown)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if _, err := f.saga.Cancel(ctx, o.ID); !errors.Is(err, saga.ErrCanceling) {
+	if _, err := f.saga.Cancel(ctx, o.ID, "test"); !errors.Is(err, saga.ErrCanceling) {
 		t.Fatalf("got %v, want ErrCanceling", err)
 	}
 	f.deps.set(&f.deps.voidErr, nil)

@@ -13,6 +13,7 @@ func toOrder(row *orders.Order) order.Order {
 		IdempotencyKey: row.IdempotencyKey,
 		RequestHash:    row.RequestHash,
 		PaymentMethod:  row.PaymentMethod,
+		CancelReason:   row.CancelReason,
 		Status:         order.Status(row.Status),
 		Reason:         order.Reason(row.RejectReason),
 		Step:           order.Step(row.SagaStep),

@@ -99,7 +99,7 @@ func TestOutbox(t *testing.T) {
 		if _, ok, err := s.Claim(ctx, o.ID, lease, now); err != nil || !ok {
 			t.Fatalf("claim for cancel: %v %v", ok, err)
 		}
-		canceling, _ := confirmed.Cancel()
+		canceling, _ := confirmed.Cancel("changed my mind")
 		if err := advance("me", confirmed.Step, canceling); err != nil {
 			t.Fatal(err)
 		}

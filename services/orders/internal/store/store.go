@@ -111,7 +111,7 @@ func (s *Store) Advance(ctx context.Context, owner string, from order.Step, o or
 		u := tx.Order.Update().
 			Where(entorder.ID(o.ID), entorder.LeaseOwner(owner), entorder.SagaStepEQ(entorder.SagaStep(from))).
 			SetStatus(entorder.Status(o.Status)).SetSagaStep(entorder.SagaStep(o.Step)).
-			SetRejectReason(string(o.Reason)).SetNillablePaymentID(o.PaymentID).
+			SetRejectReason(string(o.Reason)).SetCancelReason(o.CancelReason).SetNillablePaymentID(o.PaymentID).
 			SetUpdateTime(order.Now(time.Now()))
 		if o.Total != nil {
 			u.SetTotalMinor(o.Total.Amount).SetCurrency(o.Total.Currency)
