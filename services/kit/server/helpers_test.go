@@ -112,12 +112,15 @@ func wantCode(t *testing.T, err error, code connect.Code) {
 	}
 }
 
-// isHandshakeRefusal reports an error a client sees when the server refuses its certificate.
+// isHandshakeRefusal reports an error a client sees when the server refuses its certificate:
+// the TLS alert itself, or, when Go's HTTP/2 transport dialed the connection for a pooled
+// request, its wrapper that drops the alert ("client conn could not be established").
 func isHandshakeRefusal(err error) bool {
 	var alert tls.AlertError
 	if errors.As(err, &alert) {
 		return true
 	}
 	s := err.Error()
-	return strings.Contains(s, "tls:") || strings.Contains(s, "EOF") || strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe")
+	return strings.Contains(s, "tls:") || strings.Contains(s, "EOF") || strings.Contains(s, "connection reset") || strings.Contains(s, "broken pipe") ||
+		strings.Contains(s, "client conn could not be established")
 }

@@ -145,6 +145,9 @@ func TestResumedSessionIsVerifiedAgain(t *testing.T) {
 	}
 	tr.CloseIdleConnections()
 	_, err := call(t.Context(), c, "second")
+	if n := echo.calls.Load(); n != 1 {
+		t.Fatalf("%d handler invocations, want 1: the second call got through (%v)", n, err)
+	}
 	if err == nil || !isHandshakeRefusal(err) {
 		t.Fatalf("second connection after losing access: %v, want a refused handshake", err)
 	}
