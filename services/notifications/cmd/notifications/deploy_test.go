@@ -1,30 +1,14 @@
 package main_test
 
 import (
-	"os"
-	"regexp"
-	"strings"
 	"testing"
+
+	"mercato.dev/services/kit/kittest"
 )
 
-// TestImageAndManifest: the image is built without -tags faultinject, and the manifest points
-// the consumer at the broker.
-func TestImageAndManifest(t *testing.T) {
+// TestDeployment: the Dockerfile builds this module alone without build tags, and the k8s
+// manifest carries the service's settings, SPIFFE socket and probes.
+func TestDeployment(t *testing.T) {
 	t.Parallel()
-	dockerfile, err := os.ReadFile("../../Dockerfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if build := regexp.MustCompile(`(?m)^RUN .*go build.*$`).FindString(string(dockerfile)); build == "" || strings.Contains(build, "-tags") {
-		t.Errorf("Dockerfile build step %q: want one, without build tags", build)
-	}
-	manifest, err := os.ReadFile("../../k8s/notifications.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"NATS_URL", "NOTIFICATIONS_DATABASE_URL", "path: /readyz"} {
-		if !strings.Contains(string(manifest), want) {
-			t.Errorf("k8s/notifications.yaml lacks %q", want)
-		}
-	}
+	kittest.CheckDeployment(t, "notifications", "NATS_URL")
 }
