@@ -66,8 +66,10 @@ func Local(root, dataDir string) (components []Component, missing []string) {
 	})
 	for _, svc := range Services {
 		c := Component{Ready: HTTPReady(fmt.Sprintf("http://127.0.0.1:910%d/readyz", servicePorts[svc]))}
+		// Locally each service also serves pprof on loopback 606x (see the README's profiling notes).
+		c.Env = []string{fmt.Sprintf("%s=127.0.0.1:606%d", config.Var(svc, "DEBUG_ADDR"), servicePorts[svc])}
 		if svc == "customers" {
-			c.Env = []string{"CUSTOMERS_ADMIN_EMAIL=" + AdminEmail, "CUSTOMERS_ADMIN_PASSWORD=" + AdminPassword}
+			c.Env = append(c.Env, "CUSTOMERS_ADMIN_EMAIL="+AdminEmail, "CUSTOMERS_ADMIN_PASSWORD="+AdminPassword)
 		}
 		add(svc, svc, c)
 	}
@@ -78,7 +80,7 @@ func Local(root, dataDir string) (components []Component, missing []string) {
 			Ready: HTTPReady("http://127.0.0.1:9901/ready"),
 		})
 	} else {
-		add("edge", "edge", Component{Ready: HTTPReady("http://127.0.0.1:9900/readyz")})
+		add("edge", "edge", Component{Env: []string{"EDGE_DEBUG_ADDR=127.0.0.1:6060"}, Ready: HTTPReady("http://127.0.0.1:9900/readyz")})
 	}
 	return components, missing
 }

@@ -79,3 +79,20 @@ func TestPeerAddr(t *testing.T) {
 		t.Errorf("INVENTORY_ADDR ignored: %q", got)
 	}
 }
+
+func TestDebugAddrMustBeLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"": true, "127.0.0.1:6060": true, "[::1]:6060": true, "localhost:6060": true,
+		"0.0.0.0:6060": false, ":6060": false, "10.1.2.3:6060": false, "example.com:6060": false,
+	} {
+		_, err := config.Load("orders", func(k string) string {
+			if k == "ORDERS_DEBUG_ADDR" {
+				return addr
+			}
+			return ""
+		})
+		if (err == nil) != ok {
+			t.Errorf("ORDERS_DEBUG_ADDR=%q: err = %v, want ok=%v", addr, err, ok)
+		}
+	}
+}
