@@ -33,6 +33,7 @@ type Runner struct {
 	Timeout      time.Duration // per call
 	DrainTimeout time.Duration // how long to wait for the async work after an orders step
 	seq          atomic.Int64
+	answered     int // CreateOrder calls answered with an order, warm-ups included
 }
 
 // Run performs one step: warm-up, CPU snapshot, load, wait until the outbox backlogs are empty
@@ -48,6 +49,9 @@ func (r *Runner) Run(ctx context.Context, s Step) (Result, error) {
 	}
 	if s.Warmup > 0 {
 		warm := Closed(ctx, r.Pool, op, max(1, min(s.Concurrency, 16)), 0, s.Warmup, &r.seq, r.timeout())
+		if s.Kind == "orders" {
+			r.answered += warm.OK
+		}
 		if warm.Errors > 0 {
 			return warm, fmt.Errorf("%s: warm-up: %d of %d requests failed: %v", s.Name, warm.Errors, warm.Sent, warm.ErrorSample)
 		}
@@ -82,6 +86,9 @@ func (r *Runner) Run(ctx context.Context, s Step) (Result, error) {
 		res = Closed(ctx, r.Pool, op, s.Concurrency, s.Duration, s.Total, &r.seq, r.timeout())
 	}
 	res.Name = s.Name
+	if s.Kind == "orders" {
+		r.answered += res.OK
+	}
 	var drain time.Duration
 	var note string
 	if s.Kind == "orders" {
@@ -128,6 +135,26 @@ func (r *Runner) Notifications(ctx context.Context) (int, error) {
 	return total, err
 }
 
+// CheckNotifications waits until the fixture's customers have, through the public API, exactly
+// one notification per order answered so far; more than that, or fewer after timeout, is an error.
+func (r *Runner) CheckNotifications(ctx context.Context, timeout time.Duration) (int, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := r.Notifications(ctx)
+		switch {
+		case err != nil:
+			return n, err
+		case n > r.answered:
+			return n, fmt.Errorf("%d notifications for %d orders: some event was recorded twice", n, r.answered)
+		case n == r.answered:
+			return n, nil
+		case time.Now().After(deadline):
+			return n, fmt.Errorf("%d notifications for %d orders after %s", n, r.answered, timeout)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // eachNotification pages through every notification of the fixture's customers, each with the
 // customer's own token.
 func (r *Runner) eachNotification(ctx context.Context, fn func(*notificationsv1.Notification)) error {
@@ -147,7 +174,7 @@ func (r *Runner) eachNotification(ctx context.Context, fn func(*notificationsv1.
 				fn(n)
 			}
 			if token = res.GetNextPageToken(); token == "" {
-				return nil
+				break
 			}
 		}
 	}

@@ -48,6 +48,8 @@ type options struct {
 	maxInFlight int
 	jsonOut     string
 	failOnError bool
+	checkNotes  bool
+	steps       []bench.Step // -steps, else built from -mode, -c, -rate
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -76,6 +78,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 1024, "open loop: outstanding requests at most")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
 	fs.BoolVar(&o.failOnError, "fail-on-error", false, "exit 1 if any request failed or the async work did not drain")
+	fs.BoolVar(&o.checkNotes, "check-notifications", false, "orders: at the end, require exactly one notification per order through the API")
+	plan := fs.String("steps", "", "several steps in one run, e.g. product:c16,orders:c1,orders:c8,orders:r350,orders:r300:lag (overrides -mode, -c, -rate, -lag)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -89,7 +93,68 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		}
 		o.conc = append(o.conc, c)
 	}
+	if *plan != "" {
+		steps, err := parseSteps(*plan, o)
+		if err != nil {
+			return o, err
+		}
+		o.steps = steps
+	} else {
+		o.steps = defaultSteps(o)
+	}
 	return o, nil
+}
+
+// defaultSteps are the steps of -mode, -c, -rate and -lag.
+func defaultSteps(o options) []bench.Step {
+	if o.rate > 0 {
+		return []bench.Step{openStep(o, o.mode, o.rate, o.lag)}
+	}
+	var steps []bench.Step
+	for _, c := range o.conc {
+		steps = append(steps, closedStep(o, o.mode, c, o.lag))
+	}
+	return steps
+}
+
+func openStep(o options, kind string, rate float64, lag bool) bench.Step {
+	return bench.Step{Name: fmt.Sprintf("%s open %.0f/s", kind, rate), Kind: kind, Mode: "open", Rate: rate,
+		Duration: o.duration, Warmup: o.warmup, MaxInFlight: o.maxInFlight, Lag: lag}
+}
+
+func closedStep(o options, kind string, c int, lag bool) bench.Step {
+	return bench.Step{Name: fmt.Sprintf("%s closed c=%d", kind, c), Kind: kind, Mode: "closed", Concurrency: c,
+		Duration: o.duration, Total: o.total, Warmup: o.warmup, Lag: lag}
+}
+
+// parseSteps reads -steps: comma-separated kind:cN (closed loop, N workers) or kind:rN (open
+// loop, N per second), each optionally followed by :lag.
+func parseSteps(plan string, o options) ([]bench.Step, error) {
+	var steps []bench.Step
+	for _, item := range strings.Split(plan, ",") {
+		parts := strings.Split(strings.TrimSpace(item), ":")
+		bad := fmt.Errorf("-steps: %q: want orders|product:cN|rN[:lag]", item)
+		if len(parts) < 2 || len(parts) > 3 || (parts[0] != "orders" && parts[0] != "product") || len(parts[1]) < 2 {
+			return nil, bad
+		}
+		lag := len(parts) == 3 && parts[2] == "lag"
+		if len(parts) == 3 && !lag {
+			return nil, bad
+		}
+		n, err := strconv.ParseFloat(parts[1][1:], 64)
+		if err != nil || n <= 0 {
+			return nil, bad
+		}
+		switch parts[1][0] {
+		case 'c':
+			steps = append(steps, closedStep(o, parts[0], int(n), lag))
+		case 'r':
+			steps = append(steps, openStep(o, parts[0], n, lag))
+		default:
+			return nil, bad
+		}
+	}
+	return steps, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -139,23 +204,21 @@ func measure(ctx context.Context, o options, log io.Writer) ([]bench.Result, err
 	}
 	fmt.Fprintf(log, "loadgen: run %s: %d customers signed in, product %s (%s)\n", f.RunID, len(f.Customers), f.ProductID, time.Since(setup).Round(time.Millisecond))
 	r := &bench.Runner{Pool: pool, Fixture: f, Admin: o.admin, Launcher: o.launcher, Timeout: o.target.CallTimeout}
-	var steps []bench.Step
-	if o.rate > 0 {
-		steps = append(steps, bench.Step{Name: fmt.Sprintf("%s open %.0f/s", o.mode, o.rate), Kind: o.mode, Mode: "open", Rate: o.rate,
-			Duration: o.duration, Warmup: o.warmup, MaxInFlight: o.maxInFlight, Lag: o.lag})
-	} else {
-		for _, c := range o.conc {
-			steps = append(steps, bench.Step{Name: fmt.Sprintf("%s closed c=%d", o.mode, c), Kind: o.mode, Mode: "closed", Concurrency: c,
-				Duration: o.duration, Total: o.total, Warmup: o.warmup, Lag: o.lag})
-		}
-	}
 	var results []bench.Result
-	for _, s := range steps {
+	for _, s := range o.steps {
+		fmt.Fprintf(log, "loadgen: %s …\n", s.Name)
 		res, err := r.Run(ctx, s)
 		results = append(results, res)
 		if err != nil {
 			return results, err
 		}
+	}
+	if o.checkNotes {
+		n, err := r.CheckNotifications(ctx, 30*time.Second)
+		if err != nil {
+			return results, fmt.Errorf("notifications: %w", err)
+		}
+		fmt.Fprintf(log, "loadgen: %d notifications through the API, one per order\n", n)
 	}
 	return results, nil
 }
