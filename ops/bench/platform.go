@@ -21,11 +21,10 @@ var Services = []string{"customers", "inventory", "orders", "payments", "notific
 
 // Platform is one `mercato up` of a built tree (<Root>/bin) with its own fresh data directory.
 type Platform struct {
-	Name  string   // "current", "baseline"
-	Root  string   // repository root whose bin/ holds the binaries
-	Data  string   // MERCATO_DATA: must not exist yet or be empty
-	Env   []string // added to a clean environment (ports, database URLs)
-	Ports bool     // Env moves every listener (FreePorts); false: the architecture's defaults
+	Name string   // "current", "baseline"
+	Root string   // repository root whose bin/ holds the binaries
+	Data string   // MERCATO_DATA: must not exist yet or be empty
+	Env  []string // added to a clean environment (ports, database URLs)
 
 	cmd  *exec.Cmd
 	out  *syncBuffer
