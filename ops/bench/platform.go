@@ -77,35 +77,42 @@ func CleanEnv() []string {
 	return env
 }
 
-// FreePorts returns the variables that put every listener of `mercato up` on a free port.
+// FreePorts returns the variables that put every listener of `mercato up` on a free port, all
+// different: each port stays held until all are chosen.
 func FreePorts() ([]string, error) {
 	vars := []string{"XDS_ADS_ADDR", "XDS_REGISTRATION_ADDR", "XDS_ADMIN_ADDR", "XDS_PUBLIC_ADDR", "EDGE_ADMIN_ADDR"}
 	for _, svc := range Services {
 		vars = append(vars, strings.ToUpper(svc)+"_ADDR", strings.ToUpper(svc)+"_ADMIN_ADDR")
 	}
+	vars = append(vars, "MERCATO_NATS_PORT")
 	var env []string
 	for _, v := range vars {
-		a, err := freeAddr()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
-		env = append(env, v+"="+a)
+		defer ln.Close()
+		addr := ln.Addr().String()
+		if v == "MERCATO_NATS_PORT" {
+			_, addr, _ = net.SplitHostPort(addr)
+		}
+		env = append(env, v+"="+addr)
 	}
-	a, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	_, port, _ := net.SplitHostPort(a)
-	return append(env, "MERCATO_NATS_PORT="+port), nil
+	return env, nil
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+// freeAddrs returns n different free loopback addresses.
+func freeAddrs(n int) ([]string, error) {
+	var addrs []string
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		addrs = append(addrs, ln.Addr().String())
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return addrs, nil
 }
 
 // lookup returns the value of k in the platform's Env, or def.
@@ -234,14 +241,11 @@ func (p *Platform) IdleRSS() (map[string]int64, error) {
 // directory, database (already migrated) and Workload API, its own free ports, no registration
 // with the control plane — and measures exec to the first 200 on its /readyz; then stops it.
 func (p *Platform) StartTime(ctx context.Context, svc string) (time.Duration, error) {
-	addr, err := freeAddr()
+	addrs, err := freeAddrs(2)
 	if err != nil {
 		return 0, err
 	}
-	admin, err := freeAddr()
-	if err != nil {
-		return 0, err
-	}
+	addr, admin := addrs[0], addrs[1]
 	up := strings.ToUpper(svc)
 	env := append(CleanEnv(), p.Env...)
 	env = append(env, "MERCATO_DATA="+p.Data, "SPIFFE_ENDPOINT_SOCKET=unix://"+filepath.Join(p.Data, "spiffe", "agent.sock"),
