@@ -77,6 +77,32 @@ func Tree(launcher int) ([]Proc, error) {
 	return out, nil
 }
 
+// PostgresBackends are the PostgreSQL server processes serving a database whose name contains
+// match: their title reads "postgres: [<cluster>:] <user> <database> <client> <state>". Named
+// "postgres". Background processes shared by every database (WAL writer, checkpointer) are not
+// among them.
+func PostgresBackends(match string) ([]Proc, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var out []Proc
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		title, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		if bytes.HasPrefix(title, []byte("postgres: ")) && bytes.Contains(title, []byte(match)) {
+			out = append(out, Proc{PID: pid, Name: "postgres"})
+		}
+	}
+	return out, nil
+}
+
 // procName is the base name of the process's executable (comm is cut at 15 bytes).
 func procName(pid int) string {
 	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil {
@@ -89,11 +115,15 @@ func procName(pid int) string {
 // Ticks is a CPU snapshot: utime+stime per pid.
 type Ticks map[int]int64
 
-// Snapshot reads the CPU time of each process.
+// Snapshot reads the CPU time of each process. A process that has exited meanwhile is an error
+// unless it is a "postgres" backend (connections come and go; its last ticks are lost).
 func Snapshot(procs []Proc) (Ticks, error) {
 	t := Ticks{}
 	for _, p := range procs {
 		_, ticks, _, err := procStat(p.PID)
+		if err != nil && p.Name == "postgres" {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s (pid %d): %w", p.Name, p.PID, err)
 		}
@@ -113,12 +143,18 @@ type CPU struct {
 	DrainNote    string             `json:"drain_note,omitempty"`
 }
 
-// CPUBetween accounts the ticks spent between two snapshots over ops operations.
+// CPUBetween accounts the ticks spent between two snapshots over ops operations. procs are the
+// processes of the second snapshot: one absent from the first started in between and counts
+// from zero.
 func CPUBetween(procs []Proc, before, after Ticks, ops int) *CPU {
 	c := &CPU{Ops: ops, PerProcess: map[string]float64{}}
 	var total int64
 	for _, p := range procs {
-		d := after[p.PID] - before[p.PID]
+		a, ok := after[p.PID]
+		if !ok {
+			continue
+		}
+		d := a - before[p.PID]
 		total += d
 		if ops > 0 {
 			c.PerProcess[p.Name] += perOpMicros(d, ops)

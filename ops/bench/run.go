@@ -30,6 +30,7 @@ type Runner struct {
 	Fixture      *Fixture
 	Admin        Admin
 	Launcher     int           // pid of `mercato up`; 0: no CPU accounting
+	PostgresDB   string        // also account the PostgreSQL backends of databases whose name contains this
 	Timeout      time.Duration // per call
 	DrainTimeout time.Duration // how long to wait for the async work after an orders step
 	seq          atomic.Int64
@@ -72,7 +73,7 @@ func (r *Runner) Run(ctx context.Context, s Step) (Result, error) {
 	}
 	if r.Launcher > 0 {
 		var err error
-		if procs, err = Tree(r.Launcher); err != nil {
+		if procs, err = r.procs(); err != nil {
 			return Result{}, err
 		}
 		if before, err = Snapshot(procs); err != nil {
@@ -95,6 +96,10 @@ func (r *Runner) Run(ctx context.Context, s Step) (Result, error) {
 		drain, note = r.Admin.WaitDrained(ctx, handledBefore, res.OK, r.drainTimeout())
 	}
 	if r.Launcher > 0 {
+		procs, err := r.procs() // PostgreSQL backends may have come (and gone)
+		if err != nil {
+			return res, err
+		}
 		after, err := Snapshot(procs)
 		if err != nil {
 			return res, err
@@ -179,6 +184,17 @@ func (r *Runner) eachNotification(ctx context.Context, fn func(*notificationsv1.
 		}
 	}
 	return nil
+}
+
+// procs are the processes whose CPU a step costs: the launcher's tree and, with PostgresDB, the
+// PostgreSQL backends of the platform's databases.
+func (r *Runner) procs() ([]Proc, error) {
+	procs, err := Tree(r.Launcher)
+	if err != nil || r.PostgresDB == "" {
+		return procs, err
+	}
+	pg, err := PostgresBackends(r.PostgresDB)
+	return append(procs, pg...), err
 }
 
 func (r *Runner) timeout() time.Duration {

@@ -56,6 +56,7 @@ type suiteOptions struct {
 	goBenchTime         string
 	baselineRev         string
 	freePorts           bool
+	goBench             bool
 }
 
 func suite(ctx context.Context, args []string) error {
@@ -68,6 +69,7 @@ func suite(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.step, "step", 8*time.Second, "length of each load step")
 	fs.StringVar(&o.postgres, "postgres", "postgres://postgres@127.0.0.1:5432", "PostgreSQL server for the PostgreSQL runs (fresh databases, dropped after); empty: skip")
 	fs.StringVar(&o.goBenchTime, "benchtime", "2s", "-benchtime of the Go benchmarks")
+	fs.BoolVar(&o.goBench, "go-bench", true, "run the Go benchmark (kit vs net/http vs grpc-go)")
 	fs.BoolVar(&o.freePorts, "free-ports", false, "run on free ports instead of the defaults (not with -baseline: its launcher cannot move)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -108,7 +110,10 @@ func suite(ctx context.Context, args []string) error {
 			runs = append(runs, runPlatform(ctx, o, t, 1, "postgres"))
 		}
 	}
-	gob := runGoBenchmarks(ctx, o, trees)
+	var gob []goBenchmark
+	if o.goBench {
+		gob = runGoBenchmarks(ctx, o, trees)
+	}
 	rep := report{opts: o, trees: trees, runs: runs, gobench: gob, took: time.Since(start), machine: machine()}
 	if err := os.WriteFile(o.out, []byte(rep.markdown()), 0o644); err != nil {
 		return err
@@ -154,14 +159,16 @@ func runPlatform(ctx context.Context, o suiteOptions, t tree, round int, db stri
 			return run
 		}
 	}
+	var extra []string
 	if db == "postgres" {
-		env, drop, err := createDatabases(ctx, o.postgres, t.name)
+		env, suffix, drop, err := createDatabases(ctx, o.postgres, t.name)
 		defer drop()
 		if err != nil {
 			run.err = err
 			return run
 		}
 		p.Env = append(p.Env, env...)
+		extra = []string{"-postgres-db", suffix}
 	}
 	if err := p.Start(ctx, 2*time.Minute); err != nil {
 		_ = p.Stop(time.Minute)
@@ -182,7 +189,7 @@ func runPlatform(ctx context.Context, o suiteOptions, t tree, round int, db stri
 	if db == "postgres" {
 		plan = postgresPlan
 	}
-	run.results, run.err = runLoadgen(ctx, o.root, p, "-steps", plan, "-duration", o.step.String(), "-warmup", "50", "-max-in-flight", "256")
+	run.results, run.err = runLoadgen(ctx, o.root, p, append([]string{"-steps", plan, "-duration", o.step.String(), "-warmup", "50", "-max-in-flight", "256"}, extra...)...)
 	if run.err != nil || db != "sqlite" || round != 1 {
 		return run
 	}
@@ -201,9 +208,9 @@ func runPlatform(ctx context.Context, o suiteOptions, t tree, round int, db stri
 }
 
 // createDatabases creates one fresh database per service and returns the variables that point
-// the services at them, and a function that drops them.
-func createDatabases(ctx context.Context, server, treeName string) ([]string, func(), error) {
-	suffix := fmt.Sprintf("%s_%d", treeName, time.Now().UnixNano()%1e9)
+// the services at them, the suffix every name ends with, and a function that drops them.
+func createDatabases(ctx context.Context, server, treeName string) ([]string, string, func(), error) {
+	suffix := fmt.Sprintf("_%s_%d", treeName, time.Now().UnixNano()%1e9)
 	var env, names []string
 	drop := func() {
 		for _, n := range names {
@@ -213,14 +220,14 @@ func createDatabases(ctx context.Context, server, treeName string) ([]string, fu
 		}
 	}
 	for _, svc := range bench.Services {
-		name := "bench_" + svc + "_" + suffix
+		name := "bench_" + svc + suffix
 		if err := psql(ctx, server, "CREATE DATABASE "+name); err != nil {
-			return nil, drop, err
+			return nil, suffix, drop, err
 		}
 		names = append(names, name)
 		env = append(env, strings.ToUpper(svc)+"_DATABASE_URL="+server+"/"+name+"?sslmode=disable")
 	}
-	return env, drop, nil
+	return env, suffix, drop, nil
 }
 
 func psql(ctx context.Context, server, sql string) error {

@@ -44,6 +44,7 @@ type options struct {
 	customers   int
 	conns       int
 	launcher    int
+	postgresDB  string
 	lag         bool
 	maxInFlight int
 	jsonOut     string
@@ -74,6 +75,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.customers, "customers", 8, "signed-in customers the orders rotate over")
 	fs.IntVar(&o.conns, "conns", 8, "HTTP/2 keep-alive connections to the edge")
 	fs.IntVar(&o.launcher, "launcher", 0, "pid of `mercato up`: account the CPU of it and every descendant")
+	fs.StringVar(&o.postgresDB, "postgres-db", "", "with -launcher: also account the PostgreSQL backends of databases whose name contains this")
 	fs.BoolVar(&o.lag, "lag", false, "orders: measure commit → notification lag")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 1024, "open loop: outstanding requests at most")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
@@ -203,7 +205,7 @@ func measure(ctx context.Context, o options, log io.Writer) ([]bench.Result, err
 		return nil, err
 	}
 	fmt.Fprintf(log, "loadgen: run %s: %d customers signed in, product %s (%s)\n", f.RunID, len(f.Customers), f.ProductID, time.Since(setup).Round(time.Millisecond))
-	r := &bench.Runner{Pool: pool, Fixture: f, Admin: o.admin, Launcher: o.launcher, Timeout: o.target.CallTimeout}
+	r := &bench.Runner{Pool: pool, Fixture: f, Admin: o.admin, Launcher: o.launcher, PostgresDB: o.postgresDB, Timeout: o.target.CallTimeout}
 	var results []bench.Result
 	for _, s := range o.steps {
 		fmt.Fprintf(log, "loadgen: %s …\n", s.Name)
