@@ -384,7 +384,7 @@ func (rep report) steps(w func(string, ...any)) {
 
 func (rep report) commands(w func(string, ...any)) {
 	w("\n## How each figure is measured\n\n")
-	w("Every platform: `<tree>/bin/mercato up -root <tree> -data <fresh temporary directory>` on the default ports (the baseline's launcher cannot move them), the environment cleared of platform variables; PostgreSQL runs add `<SERVICE>_DATABASE_URL=%s/bench_<service>_<tree>_<n>?sslmode=disable` for five databases created for the run and dropped after it, and `-postgres-db _<tree>_<n>` to the loadgen, which then also counts the CPU of the PostgreSQL backends serving them.\n\n", rep.opts.postgres)
+	w("Every platform: `<tree>/bin/mercato up -root <tree> -data <fresh temporary directory>` on the default ports (the baseline's launcher cannot move them), the environment cleared of platform variables; PostgreSQL runs add `<SERVICE>_DATABASE_URL=` %s with the database `bench_<service>_<tree>_<n>` and `sslmode=disable` for five databases created for the run and dropped after it, and `-postgres-db _<tree>_<n>` to the loadgen, which then also counts the CPU of the PostgreSQL backends serving them.\n\n", "`"+rep.opts.postgres+"`")
 	w("Load: one `bin/loadgen` process (the current tree's) per platform, after it signed up 8 customers and created a product with ample stock as the admin:\n\n")
 	w("```\nbin/loadgen -edge https://localhost:8443 -ca <data>/edge/ca.pem -launcher <pid of mercato up> \\\n  -steps %s \\\n  -duration %s -warmup 50 -max-in-flight 256      # SQLite\n", sqlitePlan, rep.opts.step)
 	w("bin/loadgen … -steps %s -duration %s -warmup 50 -max-in-flight 256   # PostgreSQL\n```\n\n", postgresPlan, rep.opts.step)

@@ -42,3 +42,19 @@ func TestReportMarksTargetsAndRatios(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabaseURL(t *testing.T) {
+	t.Parallel()
+	for server, want := range map[string]string{
+		"postgres://postgres@127.0.0.1:5432":             "postgres://postgres@127.0.0.1:5432/bench_x?sslmode=disable",
+		"postgres://postgres@/?host=/var/run/postgresql": "postgres://postgres@/bench_x?host=%2Fvar%2Frun%2Fpostgresql&sslmode=disable",
+		"postgresql://u@h:1/ignored?sslmode=require":     "postgresql://u@h:1/bench_x?sslmode=require",
+	} {
+		if got, err := databaseURL(server, "bench_x"); err != nil || got != want {
+			t.Errorf("databaseURL(%s) = %s, %v; want %s", server, got, err, want)
+		}
+	}
+	if _, err := databaseURL("mysql://x", "y"); err == nil {
+		t.Error("a mysql URL was accepted")
+	}
+}

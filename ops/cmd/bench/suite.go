@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,7 +67,7 @@ func suite(ctx context.Context, args []string) error {
 	fs.StringVar(&o.baseline, "baseline", "", "the baseline tree (a git worktree built with its own make build); empty: current only")
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "the report")
 	fs.IntVar(&o.rounds, "rounds", 2, "SQLite runs per tree, alternating baseline and current")
-	fs.DurationVar(&o.step, "step", 8*time.Second, "length of each load step")
+	fs.DurationVar(&o.step, "step", 6*time.Second, "length of each load step")
 	fs.StringVar(&o.postgres, "postgres", "postgres://postgres@127.0.0.1:5432", "PostgreSQL server for the PostgreSQL runs (fresh databases, dropped after); empty: skip")
 	fs.StringVar(&o.goBenchTime, "benchtime", "2s", "-benchtime of the Go benchmarks")
 	fs.BoolVar(&o.goBench, "go-bench", true, "run the Go benchmark (kit vs net/http vs grpc-go)")
@@ -225,15 +226,39 @@ func createDatabases(ctx context.Context, server, treeName string) ([]string, st
 			return nil, suffix, drop, err
 		}
 		names = append(names, name)
-		env = append(env, strings.ToUpper(svc)+"_DATABASE_URL="+server+"/"+name+"?sslmode=disable")
+		u, err := databaseURL(server, name)
+		if err != nil {
+			return nil, suffix, drop, err
+		}
+		env = append(env, strings.ToUpper(svc)+"_DATABASE_URL="+u)
 	}
 	return env, suffix, drop, nil
+}
+
+// databaseURL is the server URL (postgres://user@host:port, or ?host=/socket/dir) naming
+// database name, with sslmode=disable unless the server URL sets one.
+func databaseURL(server, name string) (string, error) {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", fmt.Errorf("-postgres %q: want postgres://user@host:port", server)
+	}
+	u.Path = "/" + name
+	q := u.Query()
+	if q.Get("sslmode") == "" {
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 func psql(ctx context.Context, server, sql string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "psql", server+"/postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql).CombinedOutput()
+	target, err := databaseURL(server, "postgres")
+	if err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, "psql", target, "-v", "ON_ERROR_STOP=1", "-qc", sql).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("psql %q: %w: %s", sql, err, out)
 	}
