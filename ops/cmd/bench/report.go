@@ -179,6 +179,18 @@ func (rep report) cell(f figure, treeName string) (float64, string, bool) {
 	return mean, s, true
 }
 
+// betterRatio says how many times better (or worse) current is than baseline.
+func betterRatio(baseline, current float64, lower bool) string {
+	r := current / baseline
+	if lower {
+		r = baseline / current
+	}
+	if r >= 1 {
+		return num(r) + "× better"
+	}
+	return num(1/r) + "× worse"
+}
+
 func dedupe(s []string) []string {
 	var out []string
 	for _, x := range s {
@@ -230,17 +242,13 @@ func (rep report) markdown() string {
 	} else {
 		w("Current tree only (`%s`), %d round(s).\n\n", gitRev(rep.opts.root), rep.opts.rounds)
 	}
-	w("| figure | target | baseline | current | ratio |\n|---|---|---|---|---|\n")
+	w("| figure | target | baseline | current | current vs baseline |\n|---|---|---|---|---|\n")
 	for _, f := range figures() {
 		bv, bs, bok := rep.cell(f, "baseline")
 		cv, cs, cok := rep.cell(f, "current")
 		ratio := "—"
 		if bok && cok && bv > 0 && cv > 0 {
-			if f.lower {
-				ratio = fmt.Sprintf("%s× lower", num(bv/cv))
-			} else {
-				ratio = fmt.Sprintf("%s× higher", num(cv/bv))
-			}
+			ratio = betterRatio(bv, cv, f.lower)
 		}
 		if cok && f.goal > 0 {
 			met := (f.lower && cv <= f.goal) || (!f.lower && cv >= f.goal)

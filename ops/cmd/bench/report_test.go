@@ -34,8 +34,8 @@ func TestReportMarksTargetsAndRatios(t *testing.T) {
 	}
 	md := rep.markdown()
 	for _, want := range []string{
-		"| CPU per `CreateOrder`, all processes together (at the peak step) | ≤ 2.5 ms | 25.0 ms<br>c=16 | **met** 2.00 ms<br>c=16 | 12.5× lower |",
-		"| 60.0/s<br>c=16; 0 errors in all closed steps | **met** 600/s<br>c=16; 0 errors in all closed steps | 10.0× higher |",
+		"| CPU per `CreateOrder`, all processes together (at the peak step) | ≤ 2.5 ms | 25.0 ms<br>c=16 | **met** 2.00 ms<br>c=16 | 12.5× better |",
+		"| 60.0/s<br>c=16; 0 errors in all closed steps | **met** 600/s<br>c=16; 0 errors in all closed steps | 10.0× better |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
