@@ -53,7 +53,7 @@ func (b *syncBuffer) String() string {
 // caller's shell cannot leak a port or a database into a run.
 func platformVar(kv string) bool {
 	k, _, _ := strings.Cut(kv, "=")
-	for _, p := range []string{"MERCATO_", "XDS_", "EDGE_", "NATS_", "SPIFFE_"} {
+	for _, p := range []string{"MERCATO_", "XDS_", "EDGE_", "NATS_", "BROKER_", "SPIFFE_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}
@@ -84,7 +84,7 @@ func FreePorts() ([]string, error) {
 	for _, svc := range Services {
 		vars = append(vars, strings.ToUpper(svc)+"_ADDR", strings.ToUpper(svc)+"_ADMIN_ADDR")
 	}
-	vars = append(vars, "MERCATO_NATS_PORT")
+	vars = append(vars, "BROKER_ADDR")
 	var env []string
 	for _, v := range vars {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -92,11 +92,7 @@ func FreePorts() ([]string, error) {
 			return nil, err
 		}
 		defer ln.Close()
-		addr := ln.Addr().String()
-		if v == "MERCATO_NATS_PORT" {
-			_, addr, _ = net.SplitHostPort(addr)
-		}
-		env = append(env, v+"="+addr)
+		env = append(env, v+"="+ln.Addr().String())
 	}
 	return env, nil
 }
@@ -249,7 +245,7 @@ func (p *Platform) StartTime(ctx context.Context, svc string) (time.Duration, er
 	up := strings.ToUpper(svc)
 	env := append(CleanEnv(), p.Env...)
 	env = append(env, "MERCATO_DATA="+p.Data, "SPIFFE_ENDPOINT_SOCKET=unix://"+filepath.Join(p.Data, "spiffe", "agent.sock"),
-		"NATS_URL=nats://127.0.0.1:"+p.lookup("MERCATO_NATS_PORT", "4333"), "XDS_REGISTRATION_ADDR=off",
+		"NATS_URL=nats://"+p.lookup("BROKER_ADDR", "127.0.0.1:4333"), "XDS_REGISTRATION_ADDR=off",
 		up+"_ADDR="+addr, up+"_ADMIN_ADDR="+admin, "DEREGISTER_GRACE=0s")
 	cmd := exec.Command(filepath.Join(p.Root, "bin", svc))
 	cmd.Env = env

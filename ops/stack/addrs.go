@@ -13,7 +13,7 @@ import (
 // benchmark smoke run, say) can run on free ports beside `make up`. The launcher reads them
 // to probe readiness, to tell the edge where ADS is, and to seed through the public listener.
 type Addrs struct {
-	NATSPort        int               // MERCATO_NATS_PORT [4333]: the embedded JetStream broker
+	Broker          string            // BROKER_ADDR [127.0.0.1:4333]: the JetStream broker `mercato up` runs
 	XDSADS          string            // XDS_ADS_ADDR [127.0.0.1:18000]; the dev edge dials it (EDGE_XDS_ADDR)
 	XDSRegistration string            // XDS_REGISTRATION_ADDR [127.0.0.1:18001]
 	XDSAdmin        string            // XDS_ADMIN_ADDR [127.0.0.1:9100]
@@ -36,17 +36,26 @@ func LocalAddrs(getenv config.Getenv) (Addrs, error) {
 		Admin:           map[string]string{},
 	}
 	a.publicSet = getenv("XDS_PUBLIC_ADDR") != ""
-	port, err := strconv.Atoi(config.Or(getenv("MERCATO_NATS_PORT"), "4333"))
-	if err != nil || port < 1 || port > 65535 {
-		return a, fmt.Errorf("MERCATO_NATS_PORT %q is not a port", getenv("MERCATO_NATS_PORT"))
+	a.Broker = config.Or(getenv("BROKER_ADDR"), "127.0.0.1:4333")
+	if _, err := a.BrokerPort(); err != nil {
+		return a, err
 	}
-	a.NATSPort = port
 	for _, svc := range Services {
 		n := servicePorts[svc]
 		a.Service[svc] = config.Or(getenv(config.Var(svc, "ADDR")), fmt.Sprintf("127.0.0.1:810%d", n))
 		a.Admin[svc] = config.Or(getenv(config.Var(svc, "ADMIN_ADDR")), fmt.Sprintf("127.0.0.1:910%d", n))
 	}
 	return a, nil
+}
+
+// BrokerPort is the port of BROKER_ADDR.
+func (a Addrs) BrokerPort() (int, error) {
+	_, p, err := net.SplitHostPort(a.Broker)
+	port, perr := strconv.Atoi(p)
+	if err != nil || perr != nil || port < 1 || port > 65535 {
+		return 0, fmt.Errorf("BROKER_ADDR %q is not host:port", a.Broker)
+	}
+	return port, nil
 }
 
 // PublicURL is the edge's URL for clients on this machine (the dev certificate names localhost).

@@ -60,7 +60,8 @@ func up(ctx context.Context, root, data string) error {
 			return err
 		}
 		defer natsLog.Close()
-		nats, err := embedded.Start(ctx, embedded.Options{Dir: filepath.Join(data, "nats"), Port: addrs.NATSPort, Logger: slog.New(slog.NewTextHandler(natsLog, nil))})
+		port, _ := addrs.BrokerPort() // checked by LocalAddrs
+		nats, err := embedded.Start(ctx, embedded.Options{Dir: filepath.Join(data, "nats"), Port: port, Logger: slog.New(slog.NewTextHandler(natsLog, nil))})
 		if err != nil {
 			return fmt.Errorf("embedded NATS: %w", err)
 		}
