@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -185,14 +184,4 @@ func RSSAnon(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("/proc/%d/status: no RssAnon", pid)
-}
-
-// Names lists the components of procs, sorted.
-func Names(procs []Proc) []string {
-	var n []string
-	for _, p := range procs {
-		n = append(n, p.Name)
-	}
-	sort.Strings(n)
-	return n
 }
