@@ -116,10 +116,15 @@ func suite(ctx context.Context, args []string) error {
 		gob = runGoBenchmarks(ctx, o, trees)
 	}
 	rep := report{opts: o, trees: trees, runs: runs, gobench: gob, took: time.Since(start), machine: machine()}
-	if err := os.WriteFile(o.out, []byte(rep.markdown()), 0o644); err != nil {
+	md := rep.markdown()
+	if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("bench: %s written in %s\n", o.out, time.Since(start).Round(time.Second))
+	if i := strings.Index(md, "| figure"); i >= 0 {
+		table, _, _ := strings.Cut(md[i:], "\n\n")
+		fmt.Printf("\n%s\n", table)
+	}
+	fmt.Printf("\nbench: %s written in %s\n", o.out, time.Since(start).Round(time.Second))
 	var errs []error
 	for _, r := range runs {
 		if r.err != nil {
