@@ -28,45 +28,31 @@ import (
 	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
 	"mercato.dev/services/kit/claims"
 	"mercato.dev/services/kit/events"
-	"mercato.dev/services/kit/events/embedded"
 	"mercato.dev/services/kit/events/eventstest"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 )
 
 // The events scenarios: orders (and payments) write their events through the outbox, the relay
-// publishes them to a NATS JetStream server the test owns (stopped and restarted on the same
+// publishes them to the platform's broker (mTLS, per-identity permissions), run by the test (stopped and restarted on the same
 // store and port at will), and the real notifications binary consumes the ORDERS stream into
 // its PostgreSQL database, which the test reads. Each test has its own broker, so the fixed
 // stream names (ORDERS, PAYMENTS, DLQ) never collide.
 
 const notificationsPkg = "mercato.dev/services/notifications/cmd/notifications"
 
-// broker is an embedded NATS server that the test stops and starts again, on the same store
-// and port, so that the services' connections find it again.
-type broker struct {
-	t    *testing.T
-	dir  string
-	port int
-	srv  *embedded.Server
-}
+// broker is the platform's broker (mTLS, per-identity permissions) that the test stops and
+// starts again, on the same store and port, so that the services' connections find it again.
+type broker struct{ *eventstest.Broker }
 
-func newBroker(t *testing.T) *broker {
-	t.Helper()
-	b := &broker{t: t, dir: t.TempDir()}
-	b.srv = eventstest.Embedded(t, b.dir, 0)
-	b.port = b.srv.Port()
-	return b
-}
-
-func (b *broker) url() string { return "nats://127.0.0.1:" + strconv.Itoa(b.port) }
-func (b *broker) stop()       { b.srv.Shutdown() }
-func (b *broker) start()      { b.srv = eventstest.Embedded(b.t, b.dir, b.port) }
+func (b broker) url() string { return b.URL() }
+func (b broker) stop()       { b.Shutdown() }
+func (b broker) start()      { b.Restart() }
 
 // eventsPlatform is the platform plus its broker and the notifications service.
 type eventsPlatform struct {
 	*platform
-	broker          *broker
+	broker          broker
 	notifications   *kittest.Process
 	notificationsDB *sql.DB
 	js              jetstream.JetStream // the test's own connection to the broker
@@ -74,9 +60,9 @@ type eventsPlatform struct {
 
 func startEventsPlatform(t *testing.T, s setup) *eventsPlatform {
 	t.Helper()
-	b := newBroker(t)
-	s.natsURL = b.url()
-	p := &eventsPlatform{platform: startPlatform(t, s), broker: b}
+	p := &eventsPlatform{platform: startPlatform(t, s)}
+	b := broker{p.platform.broker}
+	p.broker = b
 	url := dbtest.Postgres(t)
 	if s.notificationsBin == "" {
 		s.notificationsBin = kittest.Build(t, notificationsPkg)
@@ -87,7 +73,7 @@ func startEventsPlatform(t *testing.T, s setup) *eventsPlatform {
 	}
 	p.notifications = p.env.StartService(t, "notifications", s.notificationsBin, env)
 	p.notificationsDB = dbtest.Open(t, url, notificationsmigrate.Migrations).SQL()
-	_, p.js = eventstest.Connect(t, b.url())
+	_, p.js = b.Inspect(t)
 	return p
 }
 
