@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"mercato.dev/services/kit/config"
@@ -58,6 +59,9 @@ func Local(root, dataDir string) (components []Component, missing []string) {
 		Args:  []string{"--registrations", registrations, "--root", root},
 		Ready: SocketReady(socket),
 	})
+	if os.Getenv("NATS_URL") == "" { // no external broker: run bin/broker, storage under the data dir
+		add("broker", "broker", Broker(dataDir))
+	}
 	add("xds", "xds", Component{
 		// The warm-up protects a restarted control plane from pushing empty EDS while services
 		// re-register; locally everything starts together, so a short one suffices.
@@ -83,7 +87,17 @@ func Local(root, dataDir string) (components []Component, missing []string) {
 	return components, missing
 }
 
-// NATSURL is the embedded JetStream broker's URL: NATS_URL when set (then no broker is embedded).
+// Broker is the event broker as `mercato up` runs it (bin/broker with its local defaults: mTLS on
+// 127.0.0.1:4333, admin on 127.0.0.1:9106, JetStream under <dataDir>/nats), besides the
+// variables every component gets. Path and Name are filled in by Local.
+func Broker(dataDir string) Component {
+	return Component{
+		Env:   []string{"BROKER_ADDR=127.0.0.1:4333", "BROKER_ADMIN_ADDR=127.0.0.1:9106", "BROKER_STORE_DIR=" + filepath.Join(dataDir, "nats")},
+		Ready: HTTPReady("http://127.0.0.1:9106/readyz"),
+	}
+}
+
+// NATSURL is the broker's URL: NATS_URL when set (then `mercato up` runs no broker).
 func NATSURL() string {
 	if u := os.Getenv("NATS_URL"); u != "" {
 		return u
@@ -125,9 +139,13 @@ func Prepare(root, dataDir string) error {
 func Summary(components []Component, dataDir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nMercato is up (data in %s, logs in %s):\n", dataDir, filepath.Join(dataDir, "logs"))
-	fmt.Fprintf(&b, "  %-14s %s (JetStream)\n", "nats", NATSURL())
+	if !slices.ContainsFunc(components, func(c Component) bool { return c.Name == "broker" }) {
+		fmt.Fprintf(&b, "  %-14s %s (external JetStream broker)\n", "nats", NATSURL())
+	}
 	for _, c := range components {
 		switch {
+		case c.Name == "broker":
+			fmt.Fprintf(&b, "  %-14s %s (JetStream, mTLS), admin http://127.0.0.1:9106/readyz\n", c.Name, NATSURL())
 		case c.Name == "spiffe-issuer":
 			fmt.Fprintf(&b, "  %-14s unix://%s\n", c.Name, filepath.Join(dataDir, "spiffe", "agent.sock"))
 		case c.Name == "xds":

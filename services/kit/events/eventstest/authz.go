@@ -11,28 +11,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 
+	moneyv1 "mercato.dev/proto/gen/go/mercato/money/v1"
+	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
 	"mercato.dev/services/kit/events"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
+	"mercato.dev/services/kit/outbox"
 )
 
 // CheckBusAuthz attacks the broker at url (the platform's broker: the in-process one, the
 // broker binary, or the one `mercato up` runs) as the issue of the bus's trust model asks, as a
 // set of subtests: a client without TLS, without a certificate, or with an SVID of another
-// trust domain cannot connect; identities outside the table (edge, xds, ops/cli) cannot
-// connect; payments and notifications cannot publish order events and payments cannot read
+// trust domain cannot connect; identities outside the table (xds, ops/cli, an unknown service)
+// cannot connect; payments and notifications cannot publish order events and payments cannot read
 // the ORDERS stream; orders publishes its own events. env must be the issuer the broker trusts;
-// the test executable is granted the identities it plays. It leaves events on the platform's
-// streams (ORDERS): run it on a broker of the test's own.
+// the test executable is granted the identities it plays (never the edge's). It leaves one
+// valid OrderConfirmed, of a random customer, on the ORDERS stream: run it on a broker of the
+// test's own.
 func CheckBusAuthz(t *testing.T, env *kittest.Env, url string) {
 	t.Helper()
 	svc := identity.Service
-	env.Grant(svc("orders"), svc("payments"), svc("notifications"), identity.Edge, identity.XDS, identity.OpsCLI)
+	stranger := identity.Service("stranger") // of the trust domain, in no table
+	env.Grant(svc("orders"), svc("payments"), svc("notifications"), identity.XDS, identity.OpsCLI, stranger)
 	t.Run("plaintext", func(t *testing.T) { plaintext(t, strings.TrimPrefix(url, "tls://")) })
 	t.Run("no-certificate", func(t *testing.T) {
 		nc, err := nats.Connect(url, nats.Secure(&tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13}), nats.Timeout(5*time.Second)) //nolint:gosec // the attacker does not care who the broker is
@@ -49,7 +55,7 @@ func CheckBusAuthz(t *testing.T, env *kittest.Env, url string) {
 		nc, err := nats.Connect(url, nats.Secure(cfg), nats.Timeout(5*time.Second))
 		refused(t, nc, err, "")
 	})
-	for _, id := range []spiffeid.ID{identity.Edge, identity.XDS, identity.OpsCLI} {
+	for _, id := range []spiffeid.ID{identity.XDS, identity.OpsCLI, stranger} {
 		t.Run("not-in-table"+strings.ReplaceAll(id.Path(), "/", "-"), func(t *testing.T) {
 			nc, err := nats.Connect(url, nats.Secure(identity.ClientTLS(env.Source(t, id), identity.Broker)), nats.Timeout(5*time.Second))
 			refused(t, nc, err, "authorization violation")
@@ -103,7 +109,19 @@ func CheckBusAuthz(t *testing.T, env *kittest.Env, url string) {
 	t.Run("orders-publishes-its-own", func(t *testing.T) {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		ack, err := orders.Publish(pctx, events.OrderConfirmed, []byte("genuine"), jetstream.WithMsgID("genuine-"+time.Now().Format(time.RFC3339Nano)))
+		ev, err := outbox.New(pctx, events.OrderConfirmed, &ordersv1.OrderConfirmed{
+			OrderId: uuid.NewString(), CustomerId: uuid.NewString(), PaymentId: uuid.NewString(),
+			Items: []*ordersv1.OrderItem{{ProductId: uuid.NewString(), Quantity: 1}}, Total: &moneyv1.Money{AmountMinor: 100, Currency: "EUR"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := nats.NewMsg(ev.Subject)
+		msg.Data = ev.Payload
+		for k, v := range ev.Headers {
+			msg.Header.Set(k, v)
+		}
+		ack, err := orders.PublishMsg(pctx, msg, jetstream.WithMsgID(ev.ID))
 		if err != nil || ack.Stream != "ORDERS" {
 			t.Fatalf("orders publishing its own event: %v, %+v", err, ack)
 		}
