@@ -19,9 +19,9 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"mercato.dev/ops/stack"
 	inventoryv1 "mercato.dev/proto/gen/go/mercato/inventory/v1"
 	moneyv1 "mercato.dev/proto/gen/go/mercato/money/v1"
-	"mercato.dev/ops/stack"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 )

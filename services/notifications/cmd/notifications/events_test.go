@@ -114,7 +114,7 @@ func TestForgedOrderEventsNeverNotify(t *testing.T) {
 	customer := uuid.New()
 	forged := orderEvent(t, events.OrderRejected, &ordersv1.OrderRejected{
 		OrderId: uuid.NewString(), CustomerId: customer.String(), Reason: ordersv1.RejectReason_REJECT_REASON_PAYMENT_DECLINED,
-		Items: []*ordersv1.OrderItem{{ProductId: uuid.NewString(), Quantity: 1}},
+		Items:   []*ordersv1.OrderItem{{ProductId: uuid.NewString(), Quantity: 1}},
 		Message: "your card was blocked, re-enter it at https://evil.example/card",
 	})
 	for _, name := range []string{"payments", "customers", "inventory", "notifications"} {
