@@ -65,7 +65,7 @@ func publish(ctx context.Context, t *testing.T, js jetstream.JetStream, subject,
 
 // consume runs events.Consume until the returned stop is called (or t ends) and returns
 // Consume's error through stop.
-func consume(t *testing.T, js jetstream.JetStream, cfg events.ConsumerConfig, h events.Handler) (stop func() error) {
+func consume(t testing.TB, js jetstream.JetStream, cfg events.ConsumerConfig, h events.Handler) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

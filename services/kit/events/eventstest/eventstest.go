@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -226,4 +227,21 @@ func Count(t testing.TB, js jetstream.JetStream, stream string) int {
 		t.Fatalf("eventstest: stream %s: %v", stream, err)
 	}
 	return int(info.State.Msgs)
+}
+
+// PlainBaseline starts a NATS server with JetStream without TLS or authentication, in the test
+// process, and returns its URL: only for benchmarks that show what mTLS and permissions cost
+// beside it. The platform never runs one.
+func PlainBaseline(tb testing.TB) string {
+	tb.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: tb.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		tb.Fatalf("eventstest: %v", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("eventstest: baseline server not ready after 10s")
+	}
+	tb.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns.ClientURL()
 }

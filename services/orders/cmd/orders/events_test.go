@@ -161,6 +161,46 @@ func (p *eventsPlatform) placeConfirmed(customer claims.Claims, product string, 
 // streamCount is the number of messages the stream holds.
 func (p *eventsPlatform) streamCount(stream string) int { return eventstest.Count(p.t, p.js, stream) }
 
+// TestEventsAcrossRotations: with every SVID (services', broker's, the test's) living 4 s and a
+// CA rotation of the issuer a third of the way in, orders placed one after another for 24 s each
+// get exactly one notification: orders' relay and notifications' consumer retire their broker
+// connections before the SVIDs they were made with expire and reconnect with new ones, losing
+// and doubling nothing.
+func TestEventsAcrossRotations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("24 s rotation scenario; runs in the full suite")
+	}
+	const (
+		ttl      = 4 * time.Second
+		duration = 24 * time.Second
+	)
+	p := startEventsPlatform(t, setup{svidTTL: ttl})
+	customer := p.customer()
+	product := p.product(10000)
+	rotate := time.AfterFunc(duration/3, func() {
+		if err := p.env.Issuer.RotateCA(); err != nil {
+			t.Errorf("rotate CA: %v", err)
+		}
+	})
+	defer rotate.Stop()
+	placed := 0
+	for start := time.Now(); time.Since(start) < duration; placed++ {
+		p.placeConfirmed(customer, product, 1, 1)
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := p.awaitNotified(placed, time.Minute)
+	if n := p.streamCount("ORDERS"); n != placed {
+		t.Errorf("ORDERS holds %d events for %d orders", n, placed)
+	}
+	retiredOrders := strings.Count(p.orders.Logs(), "nats connection retired")
+	retiredNotifications := strings.Count(p.notifications.Logs(), "nats connection retired")
+	t.Logf("%d orders → %d notifications (the last %s after the last order); broker connections retired: orders %d, notifications %d",
+		placed, placed, took.Round(time.Millisecond), retiredOrders, retiredNotifications)
+	if retiredOrders < 3 || retiredNotifications < 3 {
+		t.Errorf("broker connections retired: orders %d, notifications %d in %s with a %s TTL; want ≥ 3 each", retiredOrders, retiredNotifications, duration, ttl)
+	}
+}
+
 // TestBrokerOutage: with the broker stopped, orders keeps accepting and confirming orders (the
 // outbox holds their events) and stays ready, while notifications reports not ready; once the
 // broker is back on the same store and port, every event is published and notified once.

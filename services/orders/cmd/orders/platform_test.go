@@ -57,11 +57,16 @@ type setup struct {
 	ordersEnv             map[string]string // extra settings of orders
 	notificationsBin      string            // events tests: empty for the plain build
 	notificationsEnv      map[string]string // events tests: extra settings of notifications
+	svidTTL               time.Duration     // lifetime of every SVID; 0: the issuer's default (1h)
 }
 
 func startPlatform(t *testing.T, s setup) *platform {
 	t.Helper()
-	p := &platform{t: t, env: kittest.Start(t, []spiffeid.ID{identity.Edge})}
+	var opts []kittest.Option
+	if s.svidTTL > 0 {
+		opts = append(opts, kittest.WithSVIDTTL(s.svidTTL))
+	}
+	p := &platform{t: t, env: kittest.Start(t, []spiffeid.ID{identity.Edge}, opts...)}
 	p.broker = eventstest.StartBroker(t, p.env, "", 0)
 	p.natsURL = p.broker.URL()
 	p.customers = p.env.StartService(t, "customers", kittest.Build(t, "mercato.dev/services/customers/cmd/customers"), map[string]string{
