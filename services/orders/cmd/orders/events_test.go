@@ -174,7 +174,7 @@ func TestEventsAcrossRotations(t *testing.T) {
 		ttl      = 4 * time.Second
 		duration = 24 * time.Second
 	)
-	p := startEventsPlatform(t, setup{svidTTL: ttl})
+	p := startEventsPlatform(t, setup{svidTTL: ttl, ordersEnv: map[string]string{"LOG_LEVEL": "info"}}) // logs each retirement
 	customer := p.customer()
 	product := p.product(10000)
 	rotate := time.AfterFunc(duration/3, func() {
