@@ -61,6 +61,7 @@ require (
 	google.golang.org/grpc v1.84.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 	mercato.dev/certs v0.0.0 // indirect
+	mercato.dev/proto v0.0.0 // indirect
 )
 
 replace (
