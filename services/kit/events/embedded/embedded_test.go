@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
@@ -122,6 +123,37 @@ func TestEachIdentityDoesItsJob(t *testing.T) {
 				t.Errorf("%s consumer %s: %v", id, c.Durable, err)
 			}
 		}
+	}
+}
+
+// TestClosesConnectionsWhoseSVIDExpired: a client that never reconnects (unlike events.Connect)
+// keeps no access past its SVID's expiry: the broker closes the connection.
+func TestClosesConnectionsWhoseSVIDExpired(t *testing.T) {
+	t.Parallel()
+	const ttl = 3 * time.Second
+	env := kittest.Start(t, []spiffeid.ID{orders}, kittest.WithSVIDTTL(ttl))
+	b := eventstest.StartBroker(t, env, "", 0)
+	src := env.Source(t, orders)
+	svid, err := src.GetX509SVID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan time.Time, 1)
+	nc, err := nats.Connect(b.URL(), nats.Secure(identity.ClientTLS(src, identity.Broker)), nats.NoReconnect(),
+		nats.CustomInboxPrefix(busauthz.InboxPrefix(orders)), nats.ClosedHandler(func(*nats.Conn) { closed <- time.Now() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	expiry := svid.Certificates[0].NotAfter
+	select {
+	case at := <-closed:
+		if at.Before(expiry) {
+			t.Fatalf("closed %s before the SVID expired", expiry.Sub(at))
+		}
+		t.Logf("closed %s after the SVID expired (sweep every second)", at.Sub(expiry).Round(time.Millisecond))
+	case <-time.After(time.Until(expiry) + 10*time.Second):
+		t.Fatal("the connection outlived its SVID by 10s")
 	}
 }
 

@@ -28,7 +28,7 @@ import (
 // CheckBusAuthz attacks the broker at url (the platform's broker: the in-process one, the
 // broker binary, or the one `mercato up` runs) as the issue of the bus's trust model asks, as a
 // set of subtests: a client without TLS, without a certificate, or with an SVID of another
-// trust domain cannot connect; identities outside the table (xds, ops/cli, an unknown service)
+// trust domain cannot connect; no TLS session is resumed; identities outside the table (xds, ops/cli, an unknown service)
 // cannot connect; payments and notifications cannot publish order events and payments cannot read
 // the ORDERS stream; orders publishes its own events. env must be the issuer the broker trusts;
 // the test executable is granted the identities it plays (never the edge's). It leaves one
@@ -54,6 +54,27 @@ func CheckBusAuthz(t *testing.T, env *kittest.Env, url string) {
 		cfg.InsecureSkipVerify = true //nolint:gosec // see above
 		nc, err := nats.Connect(url, nats.Secure(cfg), nats.Timeout(5*time.Second))
 		refused(t, nc, err, "")
+	})
+	t.Run("no-session-resumption", func(t *testing.T) {
+		// A client that keeps a session cache offers to resume: the broker issues no tickets,
+		// so every connection is a full handshake with the peer check (Go skips it on resumption).
+		cfg := identity.ClientTLS(env.Source(t, svc("orders")), identity.Broker)
+		cfg.NextProtos = nil
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(8)
+		for i := range 2 {
+			nc, err := nats.Connect(url, nats.Secure(cfg), nats.CustomInboxPrefix("_INBOX_svc_orders"), nats.Timeout(5*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := nc.Flush(); err != nil { // the session ticket, if any, arrives after the handshake
+				t.Fatal(err)
+			}
+			cs, err := nc.TLSConnectionState()
+			nc.Close()
+			if err != nil || cs.DidResume {
+				t.Fatalf("connection %d: resumed %v (%v)", i+1, cs.DidResume, err)
+			}
+		}
 	})
 	for _, id := range []spiffeid.ID{identity.XDS, identity.OpsCLI, stranger} {
 		t.Run("not-in-table"+strings.ReplaceAll(id.Path(), "/", "-"), func(t *testing.T) {
