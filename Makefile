@@ -3,8 +3,9 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
 MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
-# Every command of every module: certs/cmd/spiffe-issuer, services/<name>/cmd/<name>, xds, edge, ops.
-CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* ops/cmd/*)
+# Every command of every module: certs/cmd/spiffe-issuer, services/<name>/cmd/<name>, xds, edge,
+# broker, ops.
+CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* broker/cmd/* ops/cmd/*)
 
 .PHONY: all build up test test-short check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean
 

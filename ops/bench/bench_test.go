@@ -141,7 +141,7 @@ func TestFreePortsMoveEveryListener(t *testing.T) {
 		}
 		seen[v], seen[k] = true, true
 	}
-	for _, k := range []string{"XDS_PUBLIC_ADDR", "BROKER_ADDR", "ORDERS_ADMIN_ADDR", "NOTIFICATIONS_ADDR", "EDGE_ADMIN_ADDR"} {
+	for _, k := range []string{"XDS_PUBLIC_ADDR", "BROKER_ADDR", "BROKER_ADMIN_ADDR", "ORDERS_ADMIN_ADDR", "NOTIFICATIONS_ADDR", "EDGE_ADMIN_ADDR"} {
 		if !seen[k] {
 			t.Errorf("FreePorts does not set %s", k)
 		}

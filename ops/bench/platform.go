@@ -84,7 +84,7 @@ func FreePorts() ([]string, error) {
 	for _, svc := range Services {
 		vars = append(vars, strings.ToUpper(svc)+"_ADDR", strings.ToUpper(svc)+"_ADMIN_ADDR")
 	}
-	vars = append(vars, "BROKER_ADDR")
+	vars = append(vars, "BROKER_ADDR", "BROKER_ADMIN_ADDR")
 	var env []string
 	for _, v := range vars {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -14,6 +14,7 @@ import (
 // to probe readiness, to tell the edge where ADS is, and to seed through the public listener.
 type Addrs struct {
 	Broker          string            // BROKER_ADDR [127.0.0.1:4333]: the JetStream broker `mercato up` runs
+	BrokerAdmin     string            // BROKER_ADMIN_ADDR [127.0.0.1:9106]: its /healthz, /readyz, /metrics
 	XDSADS          string            // XDS_ADS_ADDR [127.0.0.1:18000]; the dev edge dials it (EDGE_XDS_ADDR)
 	XDSRegistration string            // XDS_REGISTRATION_ADDR [127.0.0.1:18001]
 	XDSAdmin        string            // XDS_ADMIN_ADDR [127.0.0.1:9100]
@@ -37,6 +38,7 @@ func LocalAddrs(getenv config.Getenv) (Addrs, error) {
 	}
 	a.publicSet = getenv("XDS_PUBLIC_ADDR") != ""
 	a.Broker = config.Or(getenv("BROKER_ADDR"), "127.0.0.1:4333")
+	a.BrokerAdmin = config.Or(getenv("BROKER_ADMIN_ADDR"), "127.0.0.1:9106")
 	if _, err := a.BrokerPort(); err != nil {
 		return a, err
 	}

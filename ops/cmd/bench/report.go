@@ -297,7 +297,7 @@ func (rep report) breakdown(w func(string, ...any)) {
 			continue
 		}
 		w("\n## CPU per `CreateOrder` by process, %s (µs per order, closed loop c=16, mean of runs)\n\n", db)
-		w("`mercato` is the launcher with the embedded NATS JetStream; `postgres` the PostgreSQL backends serving the run's databases (not the server's shared background processes).\n\n| process | baseline | current |\n|---|---|---|\n")
+		w("`mercato` is the launcher (with the embedded NATS JetStream in the baseline; the current build runs the mTLS `broker` as a process of its own); `postgres` the PostgreSQL backends serving the run's databases (not the server's shared background processes).\n\n| process | baseline | current |\n|---|---|---|\n")
 		procs := make([]string, 0, len(per))
 		for p := range per {
 			procs = append(procs, p)

@@ -137,7 +137,7 @@ func suite(ctx context.Context, args []string) error {
 // defaultPortsFree refuses to start when something (a `make up`) holds the default ports the
 // baseline's launcher cannot move from.
 func defaultPortsFree() error {
-	for _, port := range []int{8443, 4333, 18000, 18001, 9100, 9900, 8101, 8102, 8103, 8104, 8105, 9101, 9102, 9103, 9104, 9105} {
+	for _, port := range []int{8443, 4333, 9106, 18000, 18001, 9100, 9900, 8101, 8102, 8103, 8104, 8105, 9101, 9102, 9103, 9104, 9105} {
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			return fmt.Errorf("port %d is taken (is `make up` running?): the suite runs each platform on the default ports: %w", port, err)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"mercato.dev/ops/stack"
-	"mercato.dev/services/kit/events/embedded"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
@@ -54,19 +53,6 @@ func up(ctx context.Context, root, data string) error {
 	if err := stack.Prepare(root, data); err != nil {
 		return err
 	}
-	if os.Getenv("NATS_URL") == "" { // no external broker: embed one, storage under the data dir
-		natsLog, err := openLog(data, "nats")
-		if err != nil {
-			return err
-		}
-		defer natsLog.Close()
-		port, _ := addrs.BrokerPort() // checked by LocalAddrs
-		nats, err := embedded.Start(ctx, embedded.Options{Dir: filepath.Join(data, "nats"), Port: port, Logger: slog.New(slog.NewTextHandler(natsLog, nil))})
-		if err != nil {
-			return fmt.Errorf("embedded NATS: %w", err)
-		}
-		defer nats.Shutdown()
-	}
 	components, missing := stack.Local(root, data, addrs)
 	if len(missing) > 0 {
 		logger.Warn("not built, left out", "binaries", missing)
@@ -81,15 +67,6 @@ func up(ctx context.Context, root, data string) error {
 		fmt.Print(stack.Summary(components, data, addrs))
 		fmt.Printf("(all ready in %s, seeded in %s)\n", ready.Round(time.Millisecond), (time.Since(start) - ready).Round(time.Millisecond))
 	})
-}
-
-// openLog opens <data>/logs/<name>.log for appending.
-func openLog(data, name string) (*os.File, error) {
-	dir := filepath.Join(data, "logs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 }
 
 func envOr(k, def string) string {

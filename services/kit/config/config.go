@@ -14,9 +14,9 @@ import (
 	"time"
 )
 
-// DefaultNATSURL is the embedded JetStream server `mercato up` runs (the machine's own NATS, if
-// any, keeps the standard port 4222).
-const DefaultNATSURL = "nats://127.0.0.1:4333"
+// DefaultNATSURL is the broker `mercato up` runs (bin/broker, mTLS only; the machine's own
+// NATS, if any, keeps the standard port 4222).
+const DefaultNATSURL = "tls://127.0.0.1:4333"
 
 // Services are Mercato's services, in the order of their default ports (810x, 910x).
 var Services = []string{"customers", "inventory", "orders", "payments", "notifications"}

@@ -23,7 +23,7 @@ func TestLoad(t *testing.T) {
 		{name: "local defaults", service: "orders", vars: map[string]string{"MERCATO_DATA": "/d"},
 			check: func(t *testing.T, s config.Service) {
 				want := config.Service{Name: "orders", Addr: "127.0.0.1:8103", AdminAddr: "127.0.0.1:9103", DataDir: "/d",
-					WorkloadAPI: "unix:///d/spiffe/agent.sock", DatabaseURL: "sqlite:///d/orders/orders.db", NATSURL: "nats://127.0.0.1:4333",
+					WorkloadAPI: "unix:///d/spiffe/agent.sock", DatabaseURL: "sqlite:///d/orders/orders.db", NATSURL: "tls://127.0.0.1:4333",
 					XDSAddr: "127.0.0.1:18001", DrainTimeout: 20 * time.Second, DeregisterGrace: 500 * time.Millisecond}
 				if s != want {
 					t.Errorf("got %+v\nwant %+v", s, want)
