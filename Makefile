@@ -59,6 +59,7 @@ BENCH_BASELINE ?= 45f491b
 bench: build bench-baseline
 	./bin/bench suite -baseline .bench/baseline -out BENCHMARKS.md
 
+## bench-baseline: check out $(BENCH_BASELINE) as a git worktree in .bench/baseline and build it there
 bench-baseline:
 	@if [ ! -e .bench/baseline/.git ]; then git worktree add --detach .bench/baseline $(BENCH_BASELINE); fi
 	@test "$$(git -C .bench/baseline rev-parse HEAD)" = "$$(git rev-parse $(BENCH_BASELINE)^{commit})" || \
