@@ -47,7 +47,7 @@ var _ notificationsv1connect.NotificationServiceHandler = (*Handler)(nil)
 
 // ListNotifications pages through a customer's notifications for the customer or an admin.
 func (h *Handler) ListNotifications(ctx context.Context, req *notificationsv1.ListNotificationsRequest) (*notificationsv1.ListNotificationsResponse, error) {
-	if err := claims.RequireOwner(ctx, req.GetCustomerId()); err != nil {
+	if err := claims.RequireOwner(ctx, req.GetCustomerId(), errNoCustomer()); err != nil {
 		return nil, err
 	}
 	id, err := uuid.Parse(req.GetCustomerId())
@@ -63,6 +63,12 @@ func (h *Handler) ListNotifications(ctx context.Context, req *notificationsv1.Li
 		res.Notifications = append(res.Notifications, toProto(n))
 	}
 	return res, nil
+}
+
+// errNoCustomer answers an end user asking for another customer's notifications: as if that
+// customer did not exist, so that IDs cannot be probed.
+func errNoCustomer() error {
+	return connect.NewError(connect.CodeNotFound, errors.New("customer not found"))
 }
 
 // toConnect maps a use-case error to a Connect error, once; infrastructure errors are logged

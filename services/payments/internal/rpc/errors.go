@@ -17,7 +17,7 @@ import (
 func (h *Handler) fail(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, payment.ErrNotFound):
-		return connect.NewError(connect.CodeNotFound, payment.ErrNotFound)
+		return errNotFound()
 	case errors.Is(err, payment.ErrOtherRequest):
 		return connect.NewError(connect.CodeFailedPrecondition, payment.ErrOtherRequest)
 	case ctx.Err() != nil:
@@ -26,6 +26,9 @@ func (h *Handler) fail(ctx context.Context, err error) error {
 	h.logger.ErrorContext(ctx, "payments call failed", "error", err.Error())
 	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
 }
+
+// errNotFound answers a missing payment and another customer's alike.
+func errNotFound() error { return connect.NewError(connect.CodeNotFound, payment.ErrNotFound) }
 
 // parseID parses a UUID that protovalidate already checked; a failure is still answered like
 // a validation error, with the field's path.
