@@ -139,7 +139,8 @@ var errBadCredentials = connect.NewError(connect.CodeUnauthenticated, errors.New
 func errNotFound() error { return connect.NewError(connect.CodeNotFound, customer.ErrNotFound) }
 
 // toConnect maps a use-case error to a Connect error, once. Infrastructure errors are logged
-// and reach the client as a bare internal error.
+// and reach the client as server.Unexpected makes them: unavailable or aborted when the
+// database is unreachable or a transaction conflicted (retryable), else a bare internal error.
 func (h *Handler) toConnect(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, customer.ErrNotFound):
@@ -154,7 +155,7 @@ func (h *Handler) toConnect(ctx context.Context, err error) error {
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
 	}
 	h.logger.ErrorContext(ctx, "customers call failed", "error", err.Error())
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	return server.Unexpected(err)
 }
 
 // parseID parses an ID protovalidate has already checked; failing here is a contract bug.

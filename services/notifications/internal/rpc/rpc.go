@@ -72,7 +72,7 @@ func errNoCustomer() error {
 }
 
 // toConnect maps a use-case error to a Connect error, once; infrastructure errors are logged
-// and reach the client as a bare internal error.
+// and answered by server.Unexpected (unavailable or aborted when retryable, else internal).
 func (h *Handler) toConnect(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, notification.ErrBadPageToken):
@@ -85,7 +85,7 @@ func (h *Handler) toConnect(ctx context.Context, err error) error {
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
 	}
 	h.logger.ErrorContext(ctx, "notifications call failed", "error", err.Error())
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	return server.Unexpected(err)
 }
 
 // fieldError is invalid_argument with a buf.validate.Violations detail, shaped like the ones

@@ -1,7 +1,8 @@
 // Package rpc serves the OrderService API: thin Connect handlers that check the end user's
 // right to the order (owner; admins may read and cancel any), call one use case, and map its
 // outcome to the API once. Business outcomes of placing an order are data (the order in its
-// state); database failures never reach callers — they are logged and answered internal.
+// state); database failures never reach callers — they are logged and answered by server.Unexpected:
+// unavailable or aborted when a retry may work (the idempotency key makes it safe), else internal.
 package rpc
 
 import (
@@ -136,5 +137,5 @@ func (h *Handler) fail(ctx context.Context, op string, err error) error {
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
 	}
 	h.log.ErrorContext(ctx, op+" failed", "error", err.Error())
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	return server.Unexpected(err)
 }
