@@ -309,7 +309,11 @@ func startPlatform(tb testing.TB) *platform {
 func startBroker(tb testing.TB, bin, socket string) *proc {
 	data := tb.TempDir()
 	env := map[string]string{}
-	for _, kv := range append(stack.Broker(data).Env, "MERCATO_DATA="+data) {
+	addrs, err := stack.LocalAddrs(func(string) string { return "" }) // mercato up's defaults
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, kv := range append(stack.Broker(data, addrs).Env, "MERCATO_DATA="+data) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
