@@ -40,7 +40,7 @@ func newStringClient(conn *client.Conn, procedure string) *stringClient {
 }
 
 // TestRotationUnderLoad: two kit services (loadgen → front → back, every hop mTLS) with SVIDs
-// living 4 s, driven at ≥200 requests/s for 30 s, across more than 5 SVID rotations and one CA
+// living 4 s, offered 200 requests/s for 30 s, across more than 5 SVID rotations and one CA
 // rotation. Not one request may fail: connections are retired gracefully (GOAWAY) before the
 // SVIDs they were made with expire, and new handshakes pick up new SVIDs and bundles.
 func TestRotationUnderLoad(t *testing.T) {
