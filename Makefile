@@ -27,9 +27,10 @@ test: check
 test-short:
 	$(GO) test -short work
 
-## check: generated code in sync with its sources, gofmt, go vet, buf lint
+## check: generated code in sync with its sources (protobuf and ent), gofmt, go vet, buf lint
 check: fmt vet
 	proto/check.sh
+	ent/check.sh
 
 fmt:
 	@out=$$(gofmt -l $(MODULES) | grep -v '/gen/' || true); \
