@@ -8,8 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // Every manifest file decodes strictly into its k8s.io/api type.
@@ -167,4 +167,3 @@ func TestLocalAgentConfDiffersByOneSetting(t *testing.T) {
 			base, extra)
 	}
 }
-
