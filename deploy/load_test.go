@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -96,6 +97,23 @@ func manifestFiles(t *testing.T) []string {
 // build runs kustomize on a kustomization of deploy/k8s, with the default load restrictions
 // (`kubectl apply -k` applies the same), and decodes every resource strictly.
 func build(t *testing.T, dir string) []runtime.Object {
+	t.Helper()
+	buildsMu.Lock()
+	defer buildsMu.Unlock()
+	if objs, ok := builds[dir]; ok {
+		return objs
+	}
+	objs := kustomizeBuild(t, dir)
+	builds[dir] = objs
+	return objs
+}
+
+var (
+	buildsMu sync.Mutex
+	builds   = map[string][]runtime.Object{}
+)
+
+func kustomizeBuild(t *testing.T, dir string) []runtime.Object {
 	t.Helper()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	path, err := filepath.Abs(filepath.Join("k8s", dir))
