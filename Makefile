@@ -48,13 +48,14 @@ generate:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 work
 
-## compose-bootstrap: once before `docker compose up`: start SPIRE, write the agent's trust bundle
-## and join token, and create the registration entries (certs/spire/compose/entries.sh)
+## compose-bootstrap: once before `docker compose up` (again renews the agent's certificate within
+## 30 days of expiry): the x509pop CA and agent certificate under .spire/, start SPIRE, write its
+## trust bundle for the agent, create the registration entries (certs/spire/compose/entries.sh)
 compose-bootstrap:
+	$(GO) run ./certs/cmd/spire-x509pop -dir .spire/x509pop -cn mercato-compose-agent
 	docker compose up -d --wait spire-server
 	S="docker compose exec -T spire-server /opt/spire/bin/spire-server"; \
-	$$S bundle show > .spire-bundle.pem; \
-	echo "SPIRE_JOIN_TOKEN=$$($$S token generate -spiffeID spiffe://mercato.local/agent/compose -ttl 600 | awk '{print $$2}')" > .env; \
+	$$S bundle show > .spire/bundle.pem; \
 	SPIRE_SERVER="$$S" certs/spire/compose/entries.sh
 
 clean:
