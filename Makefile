@@ -6,7 +6,7 @@ MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # Every command of every module: certs/cmd/spiffe-issuer, services/<name>/cmd/<name>, xds, edge, ops.
 CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* ops/cmd/*)
 
-.PHONY: all build up test test-short check fmt vet lint generate bench clean
+.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench clean
 
 all: check test
 
@@ -57,6 +57,26 @@ compose-bootstrap:
 	S="docker compose exec -T spire-server /opt/spire/bin/spire-server"; \
 	$$S bundle show > .spire/bundle.pem; \
 	SPIRE_SERVER="$$S" certs/spire/compose/entries.sh
+
+## spire: build SPIRE's server and agent (v1.13.3, pinned by tools/spire/go.mod, a module of its
+## own outside go.work so that SPIRE's dependency versions never join the workspace's) into
+## .tools/spire/bin; minutes of compiling, once
+SPIRE_BIN := $(CURDIR)/.tools/spire/bin
+spire: $(SPIRE_BIN)/spire-server $(SPIRE_BIN)/spire-agent
+$(SPIRE_BIN)/spire-%: tools/spire/go.mod tools/spire/go.sum
+	cd tools/spire && GOWORK=off GOBIN=$(SPIRE_BIN) nice -n 10 $(GO) install github.com/spiffe/spire/cmd/spire-$*
+
+## test-spire: the services on a real SPIRE server and agent (shipped compose configuration,
+## entries.sh SELECTOR=unix, x509pop attestation): SVID and CA rotations under load with zero
+## failed calls, then an agent outage longer than its own SVID (ops/spire); not part of `make test`
+test-spire: spire
+	SPIRE_BIN_DIR=$(SPIRE_BIN) $(GO) test -tags spire -count=1 -timeout 30m -v -run TestSPIRE ./ops/spire/
+
+## k8s-register: create the SPIRE registration entries in a cluster (after kubectl apply -k
+## deploy/k8s/…, once spire-server-0 is ready); idempotent
+k8s-register:
+	SPIRE_SERVER="kubectl exec -i -n spire spire-server-0 -c spire-server -- /opt/spire/bin/spire-server" \
+	  certs/spire/k8s/entries.sh
 
 clean:
 	rm -rf bin .tools
