@@ -649,4 +649,3 @@ func mkdir(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 }
-
