@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -191,7 +192,12 @@ func (s *stack) runAgent(health string) {
 // spire runs a spire-server command against the test server's admin socket.
 func (s *stack) spire(args ...string) string {
 	s.t.Helper()
-	args = append(args[:2:2], append([]string{"-socketPath", s.serverSock}, args[2:]...)...)
+	// The flag follows the (sub)command words: `localauthority x509 show -socketPath … -output json`.
+	i := slices.IndexFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") })
+	if i < 0 {
+		i = len(args)
+	}
+	args = slices.Concat(args[:i], []string{"-socketPath", s.serverSock}, args[i:])
 	out, err := exec.Command(filepath.Join(s.spireBin, "spire-server"), args...).CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("spire-server %s: %v\n%s", strings.Join(args, " "), err, out)
