@@ -20,6 +20,7 @@ import (
 
 	"mercato.dev/services/kit/authz"
 	"mercato.dev/services/kit/claims"
+	"mercato.dev/services/kit/compress"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/telemetry"
 )
@@ -108,14 +109,16 @@ func New(opts Options) (*Server, error) {
 }
 
 // HandlerOptions are the options every Connect handler of this server is built with:
-// protovalidate on every request, metrics and tracing, a request size limit, and panics
-// recovered into internal errors.
+// protovalidate on every request, metrics and tracing, a request size limit that also bounds
+// decompression, small responses left uncompressed, and panics recovered into internal errors.
 func (s *Server) HandlerOptions(extra ...connect.HandlerOption) []connect.HandlerOption {
-	return append([]connect.HandlerOption{
+	opts := []connect.HandlerOption{
 		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics)...),
 		connect.WithReadMaxBytes(s.opts.ReadMaxBytes),
 		connect.WithRecover(s.recoverPanic),
-	}, extra...)
+	}
+	opts = append(opts, compress.HandlerOptions(s.opts.ReadMaxBytes)...)
+	return append(opts, extra...)
 }
 
 // Handle mounts a handler (typically from a generated New…ServiceHandler) at path and declares
@@ -202,9 +205,11 @@ func ignoreClosed(err error) error {
 }
 
 // rpcHandler is the chain every RPC goes through: authorization by SPIFFE ID (before anything
-// else runs), end-user claims from the edge, deadlines, then the Connect handler.
+// else runs), end-user claims from the edge, deadlines, malformed Connect GET messages refused,
+// then the Connect handler.
 func (s *Server) rpcHandler() http.Handler {
 	var h http.Handler = s.mux
+	h = checkConnectGet(h)
 	h = withDeadline(s.opts.Timeout, s.opts.MaxTimeout, h)
 	h = claims.Middleware(s.opts.ClaimsFrom, h)
 	return s.policy.Middleware(identity.Service(s.opts.Name).String(), s.opts.Logger, s.opts.Metrics.Refused, h)

@@ -53,9 +53,15 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, dbtest.SQLite(t))
+}
+
+// newFixtureOn is a fixture on the database at url.
+func newFixtureOn(t *testing.T, url string) *fixture {
+	t.Helper()
 	ctx := t.Context()
 	f := &fixture{env: kittest.Start(t, append([]spiffeid.ID{self}, callers...))}
-	f.store = store.New(dbtest.Open(t, dbtest.SQLite(t), migrate.Migrations))
+	f.store = store.New(dbtest.Open(t, url, migrate.Migrations))
 	f.keys = token.New(f.store, token.Options{})
 	if err := f.keys.Init(ctx); err != nil {
 		t.Fatal(err)

@@ -72,7 +72,7 @@ func (h *Handler) CreateCustomer(ctx context.Context, req *customersv1.CreateCus
 
 // GetCustomer returns a customer to its owner, an admin, or the orders service.
 func (h *Handler) GetCustomer(ctx context.Context, req *customersv1.GetCustomerRequest) (*customersv1.GetCustomerResponse, error) {
-	if err := claims.RequireOwner(ctx, req.GetCustomerId(), identity.Service("orders")); err != nil {
+	if err := claims.RequireOwner(ctx, req.GetCustomerId(), errNotFound(), identity.Service("orders")); err != nil {
 		return nil, err
 	}
 	id, err := parseID(req.GetCustomerId())
@@ -88,7 +88,7 @@ func (h *Handler) GetCustomer(ctx context.Context, req *customersv1.GetCustomerR
 
 // UpdateCustomer changes a customer's name or email, for its owner or an admin.
 func (h *Handler) UpdateCustomer(ctx context.Context, req *customersv1.UpdateCustomerRequest) (*customersv1.UpdateCustomerResponse, error) {
-	if err := claims.RequireOwner(ctx, req.GetCustomerId()); err != nil {
+	if err := claims.RequireOwner(ctx, req.GetCustomerId(), errNotFound()); err != nil {
 		return nil, err
 	}
 	changes := customer.Changes{DisplayName: req.DisplayName, Email: req.Email}
@@ -134,12 +134,17 @@ func (h *Handler) SignIn(ctx context.Context, req *customersv1.SignInRequest) (*
 // account alike, as the contract says (SignIn: "with no hint which one it was").
 var errBadCredentials = connect.NewError(connect.CodeUnauthenticated, errors.New("wrong email or password"))
 
+// errNotFound answers a customer that does not exist, and another customer's ID alike, so that
+// an end user cannot tell which IDs exist.
+func errNotFound() error { return connect.NewError(connect.CodeNotFound, customer.ErrNotFound) }
+
 // toConnect maps a use-case error to a Connect error, once. Infrastructure errors are logged
-// and reach the client as a bare internal error.
+// and reach the client as server.Unexpected makes them: unavailable or aborted when the
+// database is unreachable or a transaction conflicted (retryable), else a bare internal error.
 func (h *Handler) toConnect(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, customer.ErrNotFound):
-		return connect.NewError(connect.CodeNotFound, customer.ErrNotFound)
+		return errNotFound()
 	case errors.Is(err, customer.ErrEmailTaken):
 		return connect.NewError(connect.CodeAlreadyExists, customer.ErrEmailTaken)
 	case errors.Is(err, customer.ErrBadCredentials), errors.Is(err, customer.ErrInactive):
@@ -150,7 +155,7 @@ func (h *Handler) toConnect(ctx context.Context, err error) error {
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
 	}
 	h.logger.ErrorContext(ctx, "customers call failed", "error", err.Error())
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	return server.Unexpected(err)
 }
 
 // parseID parses an ID protovalidate has already checked; failing here is a contract bug.
