@@ -35,12 +35,13 @@ func (s *Set) serveH2(srv *server, c *tls.Conn, h http.Handler) {
 		return
 	}
 	defer srv.untrack(base)
-	guard := newResetGuard(c, func(streams, resets int) {
+	var guard *resetGuard
+	guard = newResetGuard(c, func(streams, resets int) {
 		s.logger.Warn("HTTP/2 rapid reset: sending GOAWAY and closing the connection",
 			"listener", srv.name, "remote", c.RemoteAddr().String(), "streams", streams, "premature_resets", resets)
 		abusiveConns.Add(1)
 		go goAway(base)
-		time.AfterFunc(abusiveCloseAfter, func() { _ = c.Close() })
+		time.AfterFunc(abusiveCloseAfter, func() { _ = guard.Close() })
 	})
 	h2s.ServeConn(guard, &http2.ServeConnOpts{Context: context.Background(), BaseConfig: base, Handler: h})
 }

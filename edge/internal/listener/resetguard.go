@@ -3,7 +3,9 @@ package listener
 import (
 	"crypto/tls"
 	"encoding/binary"
+	"net"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -26,10 +28,14 @@ const clientPrefaceLen = len("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 // resetGuard reads an HTTP/2 connection on the server's behalf and follows its frame
 // headers: it counts the streams the client opens (HEADERS with a new stream ID) and the
 // ones it resets (RST_STREAM) shortly after. Go's http2.Server has no bound on resets of
-// its own; the guard calls abusive once the bound is crossed.
+// its own; the guard calls abusive once the bound is crossed, and from then on reads
+// nothing more from the client (the server still writes its GOAWAY and finishes the
+// streams it has) until the connection is closed.
 type resetGuard struct {
 	*tls.Conn
 	abusive func(streams, resets int)
+	closed  chan struct{}
+	close   sync.Once
 
 	preface int     // preface bytes still to pass
 	header  [9]byte // the frame header being read
@@ -49,11 +55,21 @@ type opened struct {
 }
 
 func newResetGuard(c *tls.Conn, abusive func(streams, resets int)) *resetGuard {
-	return &resetGuard{Conn: c, abusive: abusive, preface: clientPrefaceLen}
+	return &resetGuard{Conn: c, abusive: abusive, preface: clientPrefaceLen, closed: make(chan struct{})}
+}
+
+// Close closes the connection and releases a Read held after abuse.
+func (g *resetGuard) Close() error {
+	g.close.Do(func() { close(g.closed) })
+	return g.Conn.Close()
 }
 
 // Read is called by the HTTP/2 server's reading goroutine only.
 func (g *resetGuard) Read(p []byte) (int, error) {
+	if g.tripped {
+		<-g.closed
+		return 0, net.ErrClosed
+	}
 	n, err := g.Conn.Read(p)
 	g.scan(p[:n])
 	return n, err

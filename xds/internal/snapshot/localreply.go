@@ -1,6 +1,8 @@
 package snapshot
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -67,10 +69,16 @@ func (lr localReply) connectMapper() *hcm.ResponseMapper {
 			ContentType: "application/json",
 		},
 	}
-	if lr.status == http.StatusNotFound { // Envoy's own 404 has no text
-		m.Body = &core.DataSource{Specifier: &core.DataSource_InlineString{InlineString: lr.message}}
-	}
+	m.Body = lr.emptyBody()
 	return m
+}
+
+// emptyBody is the text of a reply that has none of its own (Envoy's 404), else nil.
+func (lr localReply) emptyBody() *core.DataSource {
+	if lr.status != http.StatusNotFound {
+		return nil
+	}
+	return &core.DataSource{Specifier: &core.DataSource_InlineString{InlineString: lr.message}}
 }
 
 func (lr localReply) grpcWebMapper() *hcm.ResponseMapper {
@@ -81,8 +89,29 @@ func (lr localReply) grpcWebMapper() *hcm.ResponseMapper {
 			header("grpc-status", strconv.Itoa(lr.grpc)),
 			header("grpc-message", lr.message),
 		},
-		// Trailers-only: no body (Envoy then sends no content-type either).
-		BodyFormatOverride: &core.SubstitutionFormatString{Format: &core.SubstitutionFormatString_TextFormat{TextFormat: ""}},
+		// The status again as a gRPC-Web trailers frame: clients insist on a gRPC-Web content
+		// type, which Envoy sends only with a body.
+		BodyFormatOverride: &core.SubstitutionFormatString{
+			Format: &core.SubstitutionFormatString_TextFormatSource{TextFormatSource: &core.DataSource{
+				Specifier: &core.DataSource_InlineBytes{InlineBytes: grpcWebTrailers(lr.grpc, lr.message)},
+			}},
+			ContentType: "application/grpc-web+proto",
+		},
+	}
+}
+
+// grpcWebTrailers is a gRPC-Web trailers frame (flag 0x80, 32-bit length, HTTP/1 style header
+// lines) carrying status and message. The frame must hold no '%', which the formatter would
+// read as a command: the message gains spaces until its length bytes hold none either.
+func grpcWebTrailers(status int, message string) []byte {
+	for {
+		block := fmt.Sprintf("grpc-status: %d\r\ngrpc-message: %s\r\n", status, message)
+		frame := binary.BigEndian.AppendUint32([]byte{0x80}, uint32(len(block)))
+		frame = append(frame, block...)
+		if !bytes.ContainsRune(frame, '%') {
+			return frame
+		}
+		message += " "
 	}
 }
 
@@ -90,6 +119,7 @@ func (lr localReply) grpcMapper() *hcm.ResponseMapper {
 	return &hcm.ResponseMapper{
 		Filter:       and(statusIs(lr.status), headerMatches("content-type", `^application/grpc([+;].*)?$`)),
 		HeadersToAdd: []*core.HeaderValueOption{header("grpc-status", strconv.Itoa(lr.grpc))},
+		Body:         lr.emptyBody(),
 	}
 }
 
