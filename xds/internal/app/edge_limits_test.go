@@ -51,6 +51,7 @@ type limitedEdge struct {
 	base      string // https://host:port of the public listener
 	addr      string
 	ca        *x509.CertPool
+	caFile    string
 	inventory *heldInventory
 	signer    jose.Signer
 }
@@ -77,7 +78,8 @@ func startLimitedEdge(t *testing.T) *limitedEdge {
 	e := &limitedEdge{base: "https://" + public, addr: public, inventory: serveInventory(t, env, p)}
 	e.signer = serveCustomersStandIn(t, env, p)
 	env.StartService(t, "edge", bin, map[string]string{"EDGE_XDS_ADDR": p.ADSAddr(), "MERCATO_DATA": data, "EDGE_DEV_CERT": "on"})
-	client := publicClient(t, filepath.Join(data, "edge", "ca.pem"))
+	e.caFile = filepath.Join(data, "edge", "ca.pem")
+	client := publicClient(t, e.caFile)
 	e.ca = client.Transport.(*http.Transport).TLSClientConfig.RootCAs
 	took := eventually(t, 15*time.Second, "GetProduct through the edge", func() bool {
 		code, _, _ := call(t, client, http.MethodPost, e.base+inventoryv1connect.InventoryServiceGetProductProcedure, `{"productId":"`+quickProduct+`"}`, nil)
