@@ -36,6 +36,7 @@ import (
 	paymentsv1 "mercato.dev/proto/gen/go/mercato/payments/v1"
 	"mercato.dev/proto/gen/go/mercato/payments/v1/paymentsv1connect"
 	"mercato.dev/services/kit/authz"
+	"mercato.dev/services/kit/claims"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 	"mercato.dev/services/kit/registration"
@@ -53,6 +54,7 @@ type limitedEdge struct {
 	ca        *x509.CertPool
 	caFile    string
 	inventory *heldInventory
+	customers *customersStandIn
 	signer    jose.Signer
 }
 
@@ -75,8 +77,8 @@ func startLimitedEdge(t *testing.T) *limitedEdge {
 		"    spiffe_id: spiffe://mercato.local/svc/inventory\n",
 		"    spiffe_id: spiffe://mercato.local/svc/inventory\n    timeout: 1s\n    retry: {per_try_timeout: 400ms}\n")
 	p := startPlane(t, env, routes, func(c *app.Config) { c.EdgeDataDir, c.PublicAddr = data, public })
-	e := &limitedEdge{base: "https://" + public, addr: public, inventory: serveInventory(t, env, p)}
-	e.signer = serveCustomersStandIn(t, env, p)
+	e := &limitedEdge{base: "https://" + public, addr: public, inventory: serveInventory(t, env, p), customers: &customersStandIn{}}
+	e.signer = serveCustomersStandIn(t, env, p, e.customers)
 	env.StartService(t, "edge", bin, map[string]string{"EDGE_XDS_ADDR": p.ADSAddr(), "MERCATO_DATA": data, "EDGE_DEV_CERT": "on"})
 	e.caFile = filepath.Join(data, "edge", "ca.pem")
 	client := publicClient(t, e.caFile)
@@ -94,16 +96,17 @@ func startLimitedEdge(t *testing.T) *limitedEdge {
 // "unauthenticated" after a little work, as a wrong password would.
 type customersStandIn struct {
 	customersv1connect.UnimplementedCustomerServiceHandler
-	signIns atomic.Int64
+	clients sync.Map // client addresses seen (from the edge's header, as the kit believes it)
 }
 
-func (c *customersStandIn) SignIn(context.Context, *customersv1.SignInRequest) (*customersv1.SignInResponse, error) {
-	c.signIns.Add(1)
+func (c *customersStandIn) SignIn(ctx context.Context, _ *customersv1.SignInRequest) (*customersv1.SignInResponse, error) {
+	addr, ok := claims.ClientAddress(ctx)
+	c.clients.Store(fmt.Sprint(addr, ok), true)
 	time.Sleep(5 * time.Millisecond)
 	return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("wrong email or password"))
 }
 
-func serveCustomersStandIn(t *testing.T, env *kittest.Env, p *plane) jose.Signer {
+func serveCustomersStandIn(t *testing.T, env *kittest.Env, p *plane, standIn *customersStandIn) jose.Signer {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -119,7 +122,7 @@ func serveCustomersStandIn(t *testing.T, env *kittest.Env, p *plane) jose.Signer
 	}
 	const jwksPath = "/.well-known/jwks.json"
 	srv := env.Serve(t, "customers", func(s *server.Server) {
-		path, h := customersv1connect.NewCustomerServiceHandler(&customersStandIn{}, s.HandlerOptions()...)
+		path, h := customersv1connect.NewCustomerServiceHandler(standIn, s.HandlerOptions()...)
 		s.Handle(path, h, authz.Rules{customersv1connect.CustomerServiceSignInProcedure: authz.Allow(identity.Edge)})
 		s.Handle(jwksPath, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -308,7 +311,13 @@ func TestSignInBurstMeetsRateLimit(t *testing.T) {
 	e := startLimitedEdge(t)
 	hc := e.httpClient(t)
 	hc.Transport.(*http.Transport).MaxConnsPerHost = 4 // a client holds few connections; the test edge's cap is 24
-	c := customersv1connect.NewCustomerServiceClient(hc, e.base, connect.WithProtoJSON())
+	forged := connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			req.Header().Set(claims.ClientAddressHeader, "203.0.113.66") // the edge must replace it
+			return next(ctx, req)
+		}
+	}))
+	c := customersv1connect.NewCustomerServiceClient(hc, e.base, connect.WithProtoJSON(), forged)
 	// One connection first, as a client that has been talking to the edge has (a cold client
 	// racing 300 dials would meet the test edge's connection cap of 24 instead).
 	if code, _, _ := call(t, hc, http.MethodPost, e.base+inventoryv1connect.InventoryServiceGetProductProcedure, `{"productId":"`+quickProduct+`"}`, nil); code != http.StatusOK {
@@ -338,6 +347,11 @@ func TestSignInBurstMeetsRateLimit(t *testing.T) {
 	}
 	if codes[connect.CodeUnauthenticated] > 40 {
 		t.Errorf("%d sign-ins reached the service; the bucket holds 20 and refills 5/s", codes[connect.CodeUnauthenticated])
+	}
+	var seen []string
+	e.customers.clients.Range(func(k, _ any) bool { seen = append(seen, k.(string)); return true })
+	if !slices.Equal(seen, []string{"127.0.0.1 true"}) {
+		t.Errorf("client addresses the service saw: %q, want only the edge's view of the client (127.0.0.1), never the forged one", seen)
 	}
 }
 
