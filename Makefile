@@ -6,7 +6,7 @@ MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # Every command of every module: certs/cmd/spiffe-issuer, services/<name>/cmd/<name>, xds, edge, ops.
 CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* ops/cmd/*)
 
-.PHONY: all build up test test-short check fmt vet lint generate bench clean
+.PHONY: all build up test test-short check fmt vet lint generate bench clean fuzz
 
 all: check test
 
@@ -46,6 +46,16 @@ generate:
 ## bench: benchmarks, run side by side with their baselines
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 work
+
+## fuzz: every Go fuzz target (func Fuzz… in a _test.go file) for FUZZTIME each; `make test`
+## runs their seeds and committed corpora (testdata/fuzz) only
+FUZZTIME ?= 30s
+fuzz:
+	@grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' $(MODULES) | sed 's|/[^/]*:func | |' | sort -u | \
+	while read -r dir name; do \
+		echo "==> $$dir $$name ($(FUZZTIME))"; \
+		(cd "$$dir" && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) .) || exit 1; \
+	done
 
 ## compose-bootstrap: once before `docker compose up`: start SPIRE, write the agent's trust bundle
 ## and join token, and create the registration entries (certs/spire/compose/entries.sh)
