@@ -45,14 +45,19 @@ func PaymentsStream() StreamConfig {
 	return StreamConfig{Name: "PAYMENTS", Subjects: []string{PaymentEvents}}
 }
 
+// CustomersStream captures every customer event.
+func CustomersStream() StreamConfig {
+	return StreamConfig{Name: "CUSTOMERS", Subjects: []string{CustomerEvents}}
+}
+
 // DLQStream captures dead letters, mercato.dlq.>.
 func DLQStream() StreamConfig {
 	return StreamConfig{Name: "DLQ", Subjects: []string{DeadLetterPrefix + ">"}, MaxAge: DefaultDLQMaxAge}
 }
 
-// Streams lists the platform's streams: ORDERS, PAYMENTS and DLQ.
+// Streams lists the platform's streams: ORDERS, PAYMENTS, CUSTOMERS and DLQ.
 func Streams() []StreamConfig {
-	return []StreamConfig{OrdersStream(), PaymentsStream(), DLQStream()}
+	return []StreamConfig{OrdersStream(), PaymentsStream(), CustomersStream(), DLQStream()}
 }
 
 // jetstream returns the JetStream configuration: limits retention (consumers do not remove

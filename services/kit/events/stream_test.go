@@ -49,7 +49,7 @@ func TestEnsureStreamIsIdempotentAndUpdates(t *testing.T) {
 
 func TestPlatformStreams(t *testing.T) {
 	t.Parallel()
-	want := map[string]string{"ORDERS": "mercato.orders.>", "PAYMENTS": "mercato.payments.>", "DLQ": "mercato.dlq.>"}
+	want := map[string]string{"ORDERS": "mercato.orders.>", "PAYMENTS": "mercato.payments.>", "CUSTOMERS": "mercato.customers.v1.>", "DLQ": "mercato.dlq.>"}
 	for _, s := range events.Streams() {
 		if len(s.Subjects) != 1 || want[s.Name] != s.Subjects[0] {
 			t.Errorf("stream %s subjects %v, want [%s]", s.Name, s.Subjects, want[s.Name])

@@ -16,22 +16,28 @@ const (
 	// PaymentVoided carries mercato.payments.v1.PaymentVoided.
 	PaymentVoided = "mercato.payments.v1.voided"
 
+	// CustomerDeactivated carries mercato.customers.v1.CustomerDeactivated.
+	CustomerDeactivated = "mercato.customers.v1.deactivated"
+
 	// OrderEvents matches every order event.
 	OrderEvents = "mercato.orders.>"
 	// PaymentEvents matches every payment event.
 	PaymentEvents = "mercato.payments.>"
+	// CustomerEvents matches every customer event.
+	CustomerEvents = "mercato.customers.v1.>"
 	// DeadLetterPrefix is prepended to a message's subject when it is dead-lettered.
 	DeadLetterPrefix = "mercato.dlq."
 )
 
 // subjects maps event message full names to their subjects.
 var subjects = map[string]string{
-	"mercato.orders.v1.OrderConfirmed":      OrderConfirmed,
-	"mercato.orders.v1.OrderRejected":       OrderRejected,
-	"mercato.orders.v1.OrderCanceled":       OrderCanceled,
-	"mercato.payments.v1.PaymentAuthorized": PaymentAuthorized,
-	"mercato.payments.v1.PaymentDeclined":   PaymentDeclined,
-	"mercato.payments.v1.PaymentVoided":     PaymentVoided,
+	"mercato.orders.v1.OrderConfirmed":         OrderConfirmed,
+	"mercato.orders.v1.OrderRejected":          OrderRejected,
+	"mercato.orders.v1.OrderCanceled":          OrderCanceled,
+	"mercato.payments.v1.PaymentAuthorized":    PaymentAuthorized,
+	"mercato.payments.v1.PaymentDeclined":      PaymentDeclined,
+	"mercato.payments.v1.PaymentVoided":        PaymentVoided,
+	"mercato.customers.v1.CustomerDeactivated": CustomerDeactivated,
 }
 
 // SubjectOf returns the subject of the event message with the given full name, such as

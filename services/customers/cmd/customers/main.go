@@ -45,6 +45,14 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	if err := bootstrapAdmin(ctx, rt, svc, cfg); err != nil {
 		return err
 	}
+	// Deactivations leave through the outbox (stream CUSTOMERS); this service refuses the
+	// earlier tokens of a deactivated customer like every other one, by following it.
+	if _, err := rt.StartOutboxRelay(db); err != nil {
+		return err
+	}
+	if err := rt.FollowDeactivations(); err != nil {
+		return err
+	}
 	rpc.Register(rt.Server, svc, keys, rt.Logger)
 	rt.Go(func(ctx context.Context) error { return keys.Run(ctx, cfg.KeyRefresh, rt.Logger) })
 	rt.Logger.Info("signing keys ready", "kid", keys.SigningKid(), "published", len(keys.JWKS().Keys))
