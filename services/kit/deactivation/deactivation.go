@@ -84,6 +84,9 @@ func (l *List) Check(c claims.Claims) error {
 // exist yet and starts over when the broker loses the consumer.
 func Follow(ctx context.Context, js jetstream.JetStream, l *List, log *slog.Logger) error {
 	if err := events.EnsureStreamsRetry(ctx, js, log, events.CustomersStream()); err != nil {
+		if errors.Is(err, ctx.Err()) {
+			return nil // stopping before the broker was reached
+		}
 		return err
 	}
 	for ctx.Err() == nil {
