@@ -7,7 +7,7 @@ MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # broker, ops.
 CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* broker/cmd/* ops/cmd/*)
 
-.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean
+.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean fuzz
 
 all: check test
 
@@ -48,6 +48,16 @@ generate:
 ## bench-go: the Go benchmarks of every module (go test -bench), each beside its in-process baseline
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 work
+
+## fuzz: every Go fuzz target (func Fuzz… in a _test.go file) for FUZZTIME each; `make test`
+## runs their seeds and committed corpora (testdata/fuzz) only
+FUZZTIME ?= 30s
+fuzz:
+	@grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' $(MODULES) | sed 's|/[^/]*:func | |' | sort -u | \
+	while read -r dir name; do \
+		echo "==> $$dir $$name ($(FUZZTIME))"; \
+		(cd "$$dir" && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) .) || exit 1; \
+	done
 
 ## bench-smoke: the current build on free ports under load from bin/loadgen; fails on any platform
 ## error (a failed call, outbox not drained, notifications != orders); no assertion on time

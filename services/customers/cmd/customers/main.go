@@ -47,6 +47,14 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	if err := bootstrapAdmin(ctx, rt, svc, cfg); err != nil {
 		return err
 	}
+	// Deactivations leave through the outbox (stream CUSTOMERS); this service refuses the
+	// earlier tokens of a deactivated customer like every other one, by following it.
+	if _, err := rt.StartOutboxRelay(db); err != nil {
+		return err
+	}
+	if err := rt.FollowDeactivations(); err != nil {
+		return err
+	}
 	if err := rpc.Register(rt.Server, svc, keys, rt.Logger, rt.Metrics.Registry); err != nil {
 		return err
 	}

@@ -57,6 +57,10 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	rt.Logger.Info("saga ready", "owner", s.Owner(), "lease_ttl", opts.LeaseTTL.String())
 	rt.Go(s.Recover)
 	rt.OnClose(func() error { return s.Close(5 * time.Second) }) // runs before the database closes
+	// A deactivated customer's earlier tokens are refused within seconds (package deactivation).
+	if err := rt.FollowDeactivations(); err != nil {
+		return err
+	}
 	rpc.Register(rt.Server, rpc.New(s, st, rt.Logger))
 	return nil
 }
