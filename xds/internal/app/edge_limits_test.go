@@ -56,6 +56,24 @@ type limitedEdge struct {
 	inventory *heldInventory
 	customers *customersStandIn
 	signer    jose.Signer
+	admin     string // the dev edge's /metrics
+}
+
+// metric is the value of the dev edge's sample named name ("" when absent).
+func (e *limitedEdge) metric(t *testing.T, name string) string {
+	t.Helper()
+	res, err := http.Get("http://" + e.admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 const edgeMaxConnections = 24
@@ -79,7 +97,8 @@ func startLimitedEdge(t *testing.T) *limitedEdge {
 	p := startPlane(t, env, routes, func(c *app.Config) { c.EdgeDataDir, c.PublicAddr = data, public })
 	e := &limitedEdge{base: "https://" + public, addr: public, inventory: serveInventory(t, env, p), customers: &customersStandIn{}}
 	e.signer = serveCustomersStandIn(t, env, p, e.customers)
-	env.StartService(t, "edge", bin, map[string]string{"EDGE_XDS_ADDR": p.ADSAddr(), "MERCATO_DATA": data, "EDGE_DEV_CERT": "on"})
+	proc := env.StartService(t, "edge", bin, map[string]string{"EDGE_XDS_ADDR": p.ADSAddr(), "MERCATO_DATA": data, "EDGE_DEV_CERT": "on"})
+	e.admin = proc.AdminAddr
 	e.caFile = filepath.Join(data, "edge", "ca.pem")
 	client := publicClient(t, e.caFile)
 	e.ca = client.Transport.(*http.Transport).TLSClientConfig.RootCAs
@@ -376,7 +395,10 @@ func TestConnectionCap(t *testing.T) {
 		}
 		held = append(held, c)
 	}
-	t.Logf("%d idle connections held, %d refused (cap %d)", len(held), refused, edgeMaxConnections)
+	t.Logf("%d idle connections held, %d refused (cap %d); edge_connections_refused_total %s", len(held), refused, edgeMaxConnections, e.metric(t, "edge_connections_refused_total"))
+	if got := e.metric(t, "edge_connections_refused_total"); got != fmt.Sprint(refused) {
+		t.Errorf("edge_connections_refused_total %q, want %d", got, refused)
+	}
 	if len(held) > edgeMaxConnections || refused < 8 {
 		t.Errorf("%d held, %d refused: want at most %d held", len(held), refused, edgeMaxConnections)
 	}
@@ -448,6 +470,9 @@ func TestRapidResetFlood(t *testing.T) {
 		if taken := (r.lastStream + 1) / 2; taken > 2000 {
 			t.Errorf("the edge took %d streams of a flooding connection; the bound is 500 and a read buffer's worth", taken)
 		}
+	}
+	if got := e.metric(t, "edge_http2_rapid_reset_total"); got != "4" {
+		t.Errorf("edge_http2_rapid_reset_total %q, want 4", got)
 	}
 	p50u, p50l, p99l, maxl := percentile(unloaded, 50), percentile(loaded, 50), percentile(loaded, 99), slices.Max(loaded)
 	t.Logf("normal client: %d calls during the flood, %d failed; p50 %s (unloaded %s, ratio %.2f), p99 %s, max %s",
