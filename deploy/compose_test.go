@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"net"
+	"net/url"
 	"path"
 	"path/filepath"
 	"slices"
@@ -91,8 +92,12 @@ func TestComposeEnvMatchesBinaries(t *testing.T) {
 		}
 		checked++
 		src := binarySource(t, binaries[name])
+		if src == nil {
+			t.Errorf("compose %s: %s does not exist", s.Name, binaries[name])
+			continue
+		}
 		for k, v := range s.Environment {
-			if src != nil && !src.env[k] {
+			if !src.env[k] {
 				t.Errorf("compose %s: sets %s, which %s never reads", s.Name, k, name)
 			}
 			if v == nil {
@@ -110,8 +115,8 @@ func TestComposeEnvMatchesBinaries(t *testing.T) {
 			}
 		}
 	}
-	if checked < 6 {
-		t.Errorf("checked %d compose services built from this repository, want the five services and xds", checked)
+	if checked < 7 {
+		t.Errorf("checked %d compose services built from this repository, want the five services, xds and the broker", checked)
 	}
 	checkComposeEdge(t, p, agentSockets)
 }
@@ -128,8 +133,17 @@ func absRoot(t *testing.T) string {
 // checkComposeDial: host:port values naming a compose service reach a listener of it.
 func checkComposeDial(t *testing.T, p *types.Project, s types.ServiceConfig, name, value string) {
 	t.Helper()
+	if u, err := url.Parse(value); err == nil && strings.Contains(value, "://") {
+		if u.Host == "" || u.Scheme == "postgres" {
+			return // a unix socket, or the database
+		}
+		if name == "NATS_URL" && u.Scheme != "tls" {
+			t.Errorf("compose %s: NATS_URL %s: the broker takes mTLS clients only (tls://)", s.Name, value)
+		}
+		value = u.Host
+	}
 	host, portStr, err := net.SplitHostPort(value)
-	if err != nil || host == "0.0.0.0" || strings.Contains(value, "://") {
+	if err != nil || host == "0.0.0.0" {
 		return
 	}
 	port, _ := strconv.Atoi(portStr)

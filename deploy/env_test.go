@@ -17,10 +17,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// pendingBinaries are images whose binary another issue is building; their containers are
-// checked as soon as the package exists in this tree.
-var pendingBinaries = map[string]string{"broker": "issue 9 (the event bus broker)"}
-
 // cluster is a kustomize build, indexed for the consistency checks.
 type cluster struct {
 	objs      []runtime.Object
@@ -160,7 +156,7 @@ func TestKubernetesEnvMatchesBinaries(t *testing.T) {
 }
 
 // checkKubernetesEnv checks every container built from a Mercato image and returns the flows
-// its configuration makes (pending binaries are checked as far as they can be).
+// its configuration makes.
 func checkKubernetesEnv(t *testing.T, c cluster, secrets bool) []flow {
 	t.Helper()
 	var flows []flow
@@ -177,11 +173,8 @@ func checkKubernetesEnv(t *testing.T, c cluster, secrets bool) []flow {
 			}
 			src := binarySource(t, pkg)
 			if src == nil {
-				if why, ok := pendingBinaries[name]; ok {
-					t.Logf("%s: %s is not in this tree yet (%s): its variables are checked once it is", w, pkg, why)
-				} else {
-					t.Errorf("%s: %s does not exist", w, pkg)
-				}
+				t.Errorf("%s: %s does not exist", w, pkg)
+				continue
 			}
 			flows = append(flows, checkContainer(t, c, w, ctr, src, secrets)...)
 		}
@@ -194,7 +187,7 @@ func checkContainer(t *testing.T, c cluster, w workload, ctr corev1.Container, s
 	var flows []flow
 	bound := listens(ctr)
 	for _, e := range ctr.Env {
-		if src != nil && !src.env[e.Name] {
+		if !src.env[e.Name] {
 			t.Errorf("%s: sets %s, which %s never reads", w, e.Name, image(ctr))
 		}
 		if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil && secrets && (ref.SecretKeyRef.Optional == nil || !*ref.SecretKeyRef.Optional) {
@@ -240,7 +233,7 @@ func checkContainer(t *testing.T, c cluster, w workload, ctr corev1.Container, s
 		if probe == nil || probe.HTTPGet == nil {
 			continue
 		}
-		if src != nil && !src.serves(probe.HTTPGet.Path) {
+		if !src.serves(probe.HTTPGet.Path) {
 			t.Errorf("%s: probe path %s is served by nothing in %s", w, probe.HTTPGet.Path, image(ctr))
 		}
 		port, ok := containerPort(w, probe.HTTPGet.Port.String())
