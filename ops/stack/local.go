@@ -80,6 +80,11 @@ func Local(root, dataDir string) (components []Component, missing []string) {
 	} else {
 		add("edge", "edge", Component{Ready: HTTPReady("http://127.0.0.1:9900/readyz")})
 	}
+	if web, ok := storefrontComponent(root); ok {
+		add("storefront", "storefront", web)
+	} else {
+		missing = append(missing, "web/dist (npm ci && npm run -w web build)")
+	}
 	return components, missing
 }
 
@@ -132,6 +137,8 @@ func Summary(components []Component, dataDir string) string {
 			fmt.Fprintf(&b, "  %-14s unix://%s\n", c.Name, filepath.Join(dataDir, "spiffe", "agent.sock"))
 		case c.Name == "xds":
 			fmt.Fprintf(&b, "  %-14s ADS 127.0.0.1:18000, registration 127.0.0.1:18001, admin http://127.0.0.1:9100\n", c.Name)
+		case c.Name == "storefront":
+			fmt.Fprintf(&b, "  %-14s %s (the web shop; it calls the edge)\n", c.Name, webURL())
 		case strings.HasPrefix(c.Name, "edge"):
 			fmt.Fprintf(&b, "  %-14s https://localhost:8443 (CA %s)\n", c.Name, filepath.Join(dataDir, "edge", "ca.pem"))
 		default:

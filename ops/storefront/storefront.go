@@ -1,0 +1,89 @@
+// Package storefront serves the built web storefront (web/dist: index.html, main.js, main.css)
+// on its own origin. It writes the edge's URL into the page (the storefront calls the platform
+// only there, and never takes the edge from the address bar) and sends a Content-Security-Policy
+// that lets scripts reach that edge and nothing else. It is a static file server: no API, no
+// cookies, no identity. `mercato up` runs it as bin/storefront; ops/e2e serves the page with it.
+package storefront
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"strings"
+)
+
+// Defaults of `mercato up`; WEB_ADDR, WEB_DIR and WEB_EDGE_URL override them.
+const (
+	DefaultAddr    = "127.0.0.1:5173" // the page's origin is http://localhost:5173, allowed in routes.yaml
+	DefaultDir     = "web/dist"
+	DefaultEdgeURL = "https://localhost:8443"
+)
+
+// placeholder is the content of <meta name="mercato-edge"> in web/index.html.
+const placeholder = "__MERCATO_EDGE__"
+
+// Handler serves dir with the edge URL written into index.html.
+func Handler(dir, edgeURL string) (http.Handler, error) {
+	edge, err := checkEdge(edgeURL)
+	if err != nil {
+		return nil, err
+	}
+	files := os.DirFS(dir)
+	index, err := fs.ReadFile(files, "index.html")
+	if err != nil {
+		return nil, fmt.Errorf("storefront: %w (build it: npm ci && npm run -w web build)", err)
+	}
+	if !bytes.Contains(index, []byte(placeholder)) {
+		return nil, fmt.Errorf("storefront: %s/index.html has no %s placeholder", dir, placeholder)
+	}
+	index = bytes.ReplaceAll(index, []byte(placeholder), []byte(html.EscapeString(edge)))
+	csp := strings.Join([]string{
+		"default-src 'none'",
+		"script-src 'self'",
+		"style-src 'self'",
+		"img-src 'self' data:",
+		"connect-src " + edge,
+		"base-uri 'none'",
+		"form-action 'none'",
+		"frame-ancestors 'none'",
+	}, "; ")
+	static := http.FileServerFS(files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		switch p := path.Clean("/" + r.URL.Path); {
+		case p == "/healthz":
+			_, _ = w.Write([]byte("ok\n"))
+		case p == "/" || p == "/index.html":
+			h.Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write(index)
+		case strings.HasSuffix(r.URL.Path, "/"):
+			http.NotFound(w, r) // no directory listings
+		default:
+			static.ServeHTTP(w, r)
+		}
+	}), nil
+}
+
+// checkEdge accepts an origin: http(s)://host[:port], nothing after it.
+func checkEdge(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("storefront: edge URL %q: want an origin such as %s", raw, DefaultEdgeURL)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
