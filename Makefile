@@ -6,7 +6,7 @@ MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # Every command of every module: certs/cmd/spiffe-issuer, services/<name>/cmd/<name>, xds, edge, ops.
 CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* ops/cmd/*)
 
-.PHONY: all build up test test-short check fmt vet lint generate bench clean
+.PHONY: all build up test test-short check fmt vet lint generate bench clean web
 
 all: check test
 
@@ -16,11 +16,11 @@ build:
 	$(GO) build -o bin/ $(addprefix ./,$(CMDS))
 
 ## up: run the platform locally (embedded defaults, no Docker); Ctrl-C stops it
-up: build
+up: build web
 	./bin/mercato up
 
 ## test: everything CI runs — generated code in sync, formatting, vet, then every module's tests
-test: check
+test: check web
 	$(GO) test -count=1 -timeout 20m work
 
 ## test-short: the quick loop (skips the soak-style tests)
@@ -43,6 +43,14 @@ generate:
 	proto/generate.sh
 	ent/generate.sh
 
+## web: install the npm workspace (@mercato/api, web/) when its lock file changed, then
+## type-check the storefront and build it into web/dist
+web: node_modules/.package-lock.json
+	npm run -w web check
+
+node_modules/.package-lock.json: package-lock.json package.json web/package.json proto/gen/ts/package.json
+	npm ci --no-audit --no-fund
+
 ## bench: benchmarks, run side by side with their baselines
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 work
@@ -57,4 +65,4 @@ compose-bootstrap:
 	SPIRE_SERVER="$$S" certs/spire/compose/entries.sh
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin .tools node_modules web/dist

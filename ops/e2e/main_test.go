@@ -72,6 +72,8 @@ type platform struct {
 	roots      *x509.CertPool
 	routes     routesFile
 
+	webAddr string // where TestStorefrontInBrowser serves the storefront; its origin is allowed (CORS)
+
 	inventoryDB string // shared by every inventory instance (SQLite, WAL)
 	customersDB string // read by the JWT test for the signing key
 
@@ -191,6 +193,8 @@ func startPlatform(tb testing.TB) *platform {
 	if p.routes, err = parseRoutes(routes); err != nil {
 		tb.Fatalf("routes.yaml: %v", err)
 	}
+	p.webAddr = freeAddr(tb)
+	routes = allowOrigin(tb, routes, "http://"+p.webAddr)
 	dir := tb.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "routes.yaml"), routes, 0o600); err != nil {
 		tb.Fatal(err)

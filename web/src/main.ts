@@ -55,6 +55,8 @@ async function route(): Promise<void> {
   stopPolling = undefined;
   const [, name = "", arg = ""] = location.hash.split("/");
   const view = routes[name] ?? showProducts;
+  if (!bannerFresh) say(banner, "");
+  bannerFresh = false;
   renderNav(name || "products");
   main.replaceChildren();
   await view(decodeURIComponent(arg));
@@ -84,8 +86,11 @@ function heading(text: string): HTMLElement {
   return h("h1", { tabindex: -1 }, text);
 }
 
+let bannerFresh = false; // the banner stays for the view after the one that set it
+
 function notice(text: string): void {
   say(banner, text);
+  bannerFresh = true;
 }
 
 // ---- products and cart ----
@@ -569,7 +574,7 @@ function footer(): void {
   document.getElementById("footer")?.replaceChildren(
     h("label", { for: "protocol" }, "Protocol "),
     select,
-    h("span", {}, ` · edge ${api.edge}`),
+    h("span", {}, `edge ${api.edge}`),
   );
 }
 
