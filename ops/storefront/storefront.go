@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"regexp"
 	"strings"
 )
 
@@ -78,10 +79,14 @@ func Handler(dir, edgeURL string) (http.Handler, error) {
 	}), nil
 }
 
+// hostPort is a DNS name or IP literal with an optional port: nothing that could end an HTML
+// attribute or a CSP source.
+var hostPort = regexp.MustCompile(`^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?$`)
+
 // checkEdge accepts an origin: http(s)://host[:port], nothing after it.
 func checkEdge(raw string) (string, error) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || !hostPort.MatchString(u.Host) ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("storefront: edge URL %q: want an origin such as %s", raw, DefaultEdgeURL)
 	}
