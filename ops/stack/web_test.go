@@ -1,0 +1,47 @@
+package stack
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The storefront runs when its bundle is built, serving <root>/web/dist, and is listed as
+// missing (with the command that builds it) otherwise.
+func TestLocalStorefront(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin", "storefront"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, missing := Local(root, t.TempDir())
+	if !slices.ContainsFunc(missing, func(m string) bool { return strings.Contains(m, "npm run -w web build") }) {
+		t.Fatalf("no bundle: missing %v, want the web/dist build named", missing)
+	}
+	dist := filepath.Join(root, "web", "dist")
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dist, "index.html"), []byte("<html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WEB_ADDR", "127.0.0.1:5999")
+	components, _ := Local(root, t.TempDir())
+	i := slices.IndexFunc(components, func(c Component) bool { return c.Name == "storefront" })
+	if i < 0 {
+		t.Fatalf("storefront not among %d components", len(components))
+	}
+	env := components[i].Env
+	for _, want := range []string{"WEB_ADDR=127.0.0.1:5999", "WEB_DIR=" + dist} {
+		if !slices.Contains(env, want) {
+			t.Errorf("storefront env %v lacks %s", env, want)
+		}
+	}
+	if s := Summary(components, "/data"); !strings.Contains(s, "http://127.0.0.1:5999") {
+		t.Errorf("summary does not name the storefront's URL:\n%s", s)
+	}
+}
