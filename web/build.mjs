@@ -27,10 +27,14 @@ await build({
 await rename(join(out, "main.css.css"), join(out, "main.css"));
 await copyFile(join(here, "index.html"), join(out, "index.html"));
 
+// The bundle and stylesheet also go precompressed (main.js.gz): the storefront server sends
+// them to browsers that take gzip.
 const sizes = {};
 for (const f of ["main.js", "main.css", "index.html"]) {
   const b = await readFile(join(out, f));
-  sizes[f] = { minified: b.length, gzipped: gzipSync(b, { level: 9 }).length };
+  const gz = gzipSync(b, { level: 9 });
+  if (f !== "index.html") await writeFile(join(out, `${f}.gz`), gz);
+  sizes[f] = { minified: b.length, gzipped: gz.length };
 }
 await writeFile(join(out, "sizes.json"), JSON.stringify(sizes, null, 2) + "\n");
 for (const [f, s] of Object.entries(sizes)) {

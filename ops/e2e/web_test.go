@@ -122,6 +122,7 @@ type browserResult struct {
 		HorizontalOverflow  *float64          `json:"horizontalOverflowPx"`
 		SignedOut           bool              `json:"signedOut"`
 		ConsoleErrors       []string          `json:"consoleErrors"`
+		BundleEncoding      string            `json:"bundleEncoding"`
 	} `json:"runs"`
 }
 
@@ -143,6 +144,9 @@ func (p *platform) checkBrowserRuns(t *testing.T, res browserResult) {
 		}
 		if r.Notification == "" || !r.SignedOut {
 			t.Errorf("%s: notification %q, signed out %v", r.Protocol, r.Notification, r.SignedOut)
+		}
+		if r.BundleEncoding != "gzip" {
+			t.Errorf("%s: main.js came with Content-Encoding %q, want the precompressed gzip", r.Protocol, r.BundleEncoding)
 		}
 		if len(r.ConsoleErrors) > 0 {
 			t.Errorf("%s: errors in the page's console: %q", r.Protocol, r.ConsoleErrors)

@@ -9,7 +9,9 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -73,10 +75,46 @@ func Handler(dir, edgeURL string) (http.Handler, error) {
 			_, _ = w.Write(index)
 		case strings.HasSuffix(r.URL.Path, "/"):
 			http.NotFound(w, r) // no directory listings
+		case servePrecompressed(w, r, files, p):
 		default:
 			static.ServeHTTP(w, r)
 		}
 	}), nil
+}
+
+// servePrecompressed serves <p>.gz (written by web/build.mjs) when the client takes gzip, and
+// reports whether it did.
+func servePrecompressed(w http.ResponseWriter, r *http.Request, files fs.FS, p string) bool {
+	ctype := mime.TypeByExtension(path.Ext(p))
+	if ctype == "" || !acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		return false
+	}
+	f, err := files.Open(strings.TrimPrefix(p, "/") + ".gz")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	rs, ok := f.(io.ReadSeeker)
+	if err != nil || !ok || fi.IsDir() {
+		return false
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Encoding", "gzip")
+	h.Add("Vary", "Accept-Encoding")
+	http.ServeContent(w, r, p, fi.ModTime(), rs)
+	return true
+}
+
+func acceptsGzip(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
+		}
+	}
+	return false
 }
 
 // hostPort is a DNS name or IP literal with an optional port: nothing that could end an HTML

@@ -16,6 +16,7 @@ func site(t *testing.T) string {
 	files := map[string]string{
 		"index.html": `<meta name="mercato-edge" content="__MERCATO_EDGE__"><script type="module" src="main.js"></script>`,
 		"main.js":    `console.log("storefront")`,
+		"main.js.gz": "\x1f\x8bgzipped",
 		"sub/x.txt":  "x",
 	}
 	for name, body := range files {
@@ -60,6 +61,13 @@ func TestHandler(t *testing.T) {
 	}
 	if res, body := get(t, h, http.MethodGet, "/main.js"); res.StatusCode != 200 || !strings.Contains(body, "storefront") || !strings.Contains(res.Header.Get("Content-Type"), "javascript") {
 		t.Errorf("GET /main.js: %d %q %q", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/main.js", nil)
+	req.Header.Set("Accept-Encoding", "br, gzip")
+	h.ServeHTTP(rec, req)
+	if res := rec.Result(); res.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(res.Header.Get("Content-Type"), "javascript") || rec.Body.String() != "\x1f\x8bgzipped" {
+		t.Errorf("GET /main.js accepting gzip: %q %q %q", res.Header.Get("Content-Encoding"), res.Header.Get("Content-Type"), rec.Body.String())
 	}
 	for path, want := range map[string]int{"/sub/": 404, "/../../etc/passwd": 404, "/healthz": 200, "/missing.js": 404} {
 		if res, _ := get(t, h, http.MethodGet, path); res.StatusCode != want {

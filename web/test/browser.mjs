@@ -64,6 +64,9 @@ async function storefront(protocol) {
     if (m.type() === "error" && !/^Failed to load resource: the server responded with a status of 400 /.test(m.text())) run.consoleErrors.push(m.text());
   });
   page.on("pageerror", (e) => run.consoleErrors.push(String(e)));
+  page.on("response", async (r) => {
+    if (new URL(r.url()).pathname === "/main.js") run.bundleEncoding = (await r.allHeaders())["content-encoding"] ?? "identity";
+  });
   page.on("request", (r) => {
     if (!r.url().startsWith(edge)) return;
     run.calls.push({ method: r.method(), path: new URL(r.url()).pathname, contentType: r.headers()["content-type"] ?? "" });
