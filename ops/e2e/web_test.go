@@ -34,7 +34,8 @@ const repoRoot = "../.."
 // JSON, once over Connect binary, once over gRPC-Web (at phone width), a new customer signs up
 // and places an order that must turn CONFIRMED with its notification shown. It checks the wire
 // protocol of every call, that preflights happened, the violations and "out of stock" shown in
-// the page, and the orders on the server side. Screenshots go to $MERCATO_ARTIFACTS (default
+// the page, the markup against axe-core's WCAG 2.1 A/AA rules on every view it visits, and the
+// orders on the server side. Screenshots go to $MERCATO_ARTIFACTS (default
 // .artifacts/e2e at the repository root).
 func TestStorefrontInBrowser(t *testing.T) {
 	p := the(t)
@@ -123,6 +124,8 @@ type browserResult struct {
 		SignedOut           bool              `json:"signedOut"`
 		ConsoleErrors       []string          `json:"consoleErrors"`
 		BundleEncoding      string            `json:"bundleEncoding"`
+		Audits              int               `json:"audits"`
+		Accessibility       []map[string]any  `json:"accessibility"`
 	} `json:"runs"`
 }
 
@@ -134,8 +137,8 @@ func (p *platform) checkBrowserRuns(t *testing.T, res browserResult) {
 	admin := withToken(context.Background(), p.adminToken)
 	orders := p.client(t, "connect").orders
 	for _, r := range res.Runs {
-		t.Logf("%s (Chromium %s%s): first load to product list %.0f ms, order round trip %.0f ms, notification shown %.0f ms later; %d preflights, %d GETs, POSTs as %v",
-			r.Protocol, res.Browser, map[bool]string{true: ", phone width"}[r.Phone], r.FirstLoadMs, r.OrderRoundTripMs, r.NotificationWaitMs, r.Preflights, r.Gets, r.PostContentTypes)
+		t.Logf("%s (Chromium %s%s): first load to product list %.0f ms, order round trip %.0f ms, notification shown %.0f ms later; %d preflights, %d GETs, POSTs as %v; %d accessibility audits",
+			r.Protocol, res.Browser, map[bool]string{true: ", phone width"}[r.Phone], r.FirstLoadMs, r.OrderRoundTripMs, r.NotificationWaitMs, r.Preflights, r.Gets, r.PostContentTypes, r.Audits)
 		if !slices.Equal(r.PostContentTypes, []string{r.ExpectedContentType}) {
 			t.Errorf("%s: POSTs carried %v, want only %s", r.Protocol, r.PostContentTypes, r.ExpectedContentType)
 		}
@@ -147,6 +150,9 @@ func (p *platform) checkBrowserRuns(t *testing.T, res browserResult) {
 		}
 		if r.BundleEncoding != "gzip" {
 			t.Errorf("%s: main.js came with Content-Encoding %q, want the precompressed gzip", r.Protocol, r.BundleEncoding)
+		}
+		if r.Audits == 0 || len(r.Accessibility) > 0 {
+			t.Errorf("%s: %d axe-core audits (WCAG 2.1 A/AA), violations: %v", r.Protocol, r.Audits, r.Accessibility)
 		}
 		if len(r.ConsoleErrors) > 0 {
 			t.Errorf("%s: errors in the page's console: %q", r.Protocol, r.ConsoleErrors)

@@ -131,14 +131,15 @@ function productCard(p: Product): HTMLElement {
       "button",
       {
         type: "button",
-        "aria-label": `Add ${p.name} to cart`,
         disabled: soldOut,
         onclick: () => {
           cart.set(p.productId, (cart.get(p.productId) ?? 0) + 1);
           cartChanged();
         },
       },
+      // The accessible name starts with the visible text (WCAG 2.5.3) and names the product.
       "Add to cart",
+      h("span", { class: "visually-hidden" }, `: ${p.name}`),
     ),
   );
 }

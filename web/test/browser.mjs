@@ -2,13 +2,16 @@
 // JSON, Connect binary, gRPC-Web), a new customer signs up and places an order, watches it turn
 // CONFIRMED and its notification arrive, and signs out; along the way validation violations
 // appear next to their fields, an admin adds a product and adjusts its stock, and an order for
-// more than the stock shows "out of stock" on the cart line. ops/e2e (TestStorefrontInBrowser)
+// more than the stock shows "out of stock" on the cart line; axe-core audits each view (WCAG 2.1
+// A and AA). ops/e2e (TestStorefrontInBrowser)
 // runs it against the platform; it prints one JSON line with what it measured and saw.
 //
 // Settings (environment): WEB_URL (the storefront's origin), EDGE_URL, CHROMIUM (executable),
 // SPKI (comma-separated base64 SHA-256 SPKI hashes of the edge's certificate chain: the dev CA
 // is not in the system store), ARTIFACTS (screenshots go there), ADMIN_EMAIL, ADMIN_PASSWORD,
 // PRODUCT (the name of a product with stock), PROTOCOLS (default "json,binary,grpc-web").
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
 
 const env = (k, d) => {
@@ -42,10 +45,21 @@ const browser = await chromium.launch({
   ],
 });
 
+// axe-core audits the page's markup (WCAG 2 A and AA rules). It is evaluated through DevTools,
+// so the page's Content-Security-Policy stays as served.
+const axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
 const runs = [];
 const log = (...a) => console.error(`[browser ${new Date().toISOString().slice(11, 23)}]`, ...a);
 try {
   for (const protocol of protocols) runs.push(await storefront(protocol));
+} catch (err) {
+  // What the page showed when an expectation failed.
+  for (const [i, page] of browser.contexts().flatMap((c) => c.pages()).entries()) {
+    await page.screenshot({ path: `${artifacts}/failure-${i}.png`, fullPage: true }).catch(() => {});
+    log(`failure: screenshot of the page in ${artifacts}/failure-${i}.png`);
+  }
+  throw err;
 } finally {
   await browser.close();
 }
@@ -57,7 +71,7 @@ async function storefront(protocol) {
   const context = await browser.newContext(phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.setDefaultTimeout(timeout);
-  const run = { protocol, phone, calls: [], preflights: 0, consoleErrors: [] };
+  const run = { protocol, phone, calls: [], preflights: 0, consoleErrors: [], accessibility: [] };
   // Errors in the page's console, except Chromium's note on each 400 answer: the test provokes
   // invalid_argument (400) on purpose, and the page shows it.
   page.on("console", (m) => {
@@ -83,6 +97,7 @@ async function storefront(protocol) {
   await page.goto(`${web}/?protocol=${protocol}`);
   await page.getByRole("heading", { name: product, exact: true }).waitFor();
   run.firstLoadMs = await mark(page, "mercato:products-shown");
+  await audit(page, run, "products");
   log(protocol, `products shown ${run.firstLoadMs.toFixed(0)} ms after navigation`);
 
   if (protocol === "binary") await adminAddsScarceProduct(page, run);
@@ -101,6 +116,7 @@ async function storefront(protocol) {
       if ((await page.locator(`#${id}`).getAttribute("aria-invalid")) !== "true") throw new Error(`${id}: not marked aria-invalid`);
     }
     log(protocol, "violations shown next to their fields", run.violations);
+    await audit(page, run, "sign-up form with violations");
   }
   const email = `web-${protocol}-${Date.now()}@e2e.mercato.test`;
   await page.getByLabel("Name").fill(`Browser ${protocol}`);
@@ -112,9 +128,10 @@ async function storefront(protocol) {
 
   // Place an order and watch it.
   await page.getByRole("heading", { name: product, exact: true }).waitFor();
-  await page.getByRole("button", { name: `Add ${product} to cart` }).click();
+  await addToCart(page, product).click();
   await page.getByLabel(`Quantity of ${product}`).waitFor();
   await page.screenshot({ path: `${artifacts}/storefront-${protocol}-cart.png` });
+  await audit(page, run, "products with a cart");
   await page.getByRole("button", { name: "Place order" }).click();
   await page.getByText("Status: Confirmed").waitFor();
   run.orderRoundTripMs = await measure(page, "mercato:order-submitted", "mercato:order-confirmed-shown");
@@ -125,6 +142,7 @@ async function storefront(protocol) {
   run.notification = await page.locator(".notifications li strong").first().textContent();
   log(protocol, `order ${run.orderId} confirmed ${run.orderRoundTripMs.toFixed(0)} ms after the click; notification "${run.notification}" ${run.notificationWaitMs} ms later`);
   await page.screenshot({ path: `${artifacts}/storefront-${protocol}-order.png`, fullPage: true });
+  await audit(page, run, "order");
 
   if (run.scarce) await orderMoreThanStock(page, run);
 
@@ -170,6 +188,7 @@ async function adminAddsScarceProduct(page, run) {
   await row.getByLabel(`Reason for ${name}`).fill("restock");
   await row.getByRole("button", { name: `Apply stock change to ${name}` }).click();
   await row.getByText("2 available").waitFor();
+  await audit(page, run, "admin");
   log("admin", `added "${name}" (a bad SKU first: "${run.skuViolation}") and adjusted its stock 1 → 2`);
   run.scarce = name;
   await page.getByRole("button", { name: /^Sign out/ }).click();
@@ -178,7 +197,7 @@ async function adminAddsScarceProduct(page, run) {
 
 async function orderMoreThanStock(page, run) {
   await page.getByRole("link", { name: "Products" }).click();
-  await page.getByRole("button", { name: `Add ${run.scarce} to cart` }).click();
+  await addToCart(page, run.scarce).click();
   await page.getByLabel(`Quantity of ${run.scarce}`).fill("5");
   await page.getByLabel(`Quantity of ${run.scarce}`).press("Tab");
   await page.getByRole("button", { name: "Place order" }).click();
@@ -186,8 +205,26 @@ async function orderMoreThanStock(page, run) {
   await line.getByText(/^Out of stock/).waitFor();
   run.outOfStockLine = await line.textContent();
   await page.screenshot({ path: `${artifacts}/storefront-${run.protocol}-out-of-stock.png` });
+  await audit(page, run, "cart line out of stock");
   log(run.protocol, `too many ${run.scarce}: "${run.outOfStockLine}" on the line`);
   await page.getByRole("button", { name: `Remove ${run.scarce}` }).click();
+}
+
+/** addToCart is the product's "Add to cart" button (its accessible name also names the product). */
+function addToCart(page, name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return page.getByRole("button", { name: new RegExp(`^Add to cart\\s*:\\s*${escaped}$`) });
+}
+
+/** audit runs axe-core on the page as it is and records every violation with where it was. */
+async function audit(page, run, where) {
+  await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    const res = await window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } });
+    return res.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(" ")) }));
+  });
+  run.audits = (run.audits ?? 0) + 1;
+  for (const v of found) run.accessibility.push({ where, ...v });
 }
 
 /** mark: ms from navigation start to the page's performance mark. */
