@@ -6,10 +6,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
@@ -204,37 +202,22 @@ func (p *platform) serveStorefront(t *testing.T, dir string) string {
 	return "http://" + p.webAddr
 }
 
-// edgeSPKIs are the base64 SHA-256 hashes of the public keys of the edge's certificate chain
-// and its dev CA: Chromium's --ignore-certificate-errors-spki-list trusts exactly those.
+// edgeSPKIs are the base64 SHA-256 hashes of the public keys of the certificates the edge
+// presents: Chromium's --ignore-certificate-errors-spki-list trusts a server whose chain has one
+// of them (the leaf's is the one that counts: a hash of the dev CA alone is not enough).
 func (p *platform) edgeSPKIs(t *testing.T) []string {
 	t.Helper()
 	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", p.publicAddr, &tls.Config{ServerName: "localhost", RootCAs: p.roots})
 	if err != nil {
 		t.Fatalf("TLS to the edge: %v", err)
 	}
-	certs := conn.ConnectionState().PeerCertificates
-	conn.Close()
-	ca, err := os.ReadFile(filepath.Join(p.edgeDir, "edge", "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rest := ca; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		certs = append(certs, c)
-	}
+	defer conn.Close()
 	var out []string
-	for _, c := range certs {
+	for _, c := range conn.ConnectionState().PeerCertificates {
 		sum := sha256.Sum256(c.RawSubjectPublicKeyInfo)
 		out = append(out, base64.StdEncoding.EncodeToString(sum[:]))
 	}
-	return slices.Compact(out)
+	return out
 }
 
 // allowOrigin adds origin to the CORS allow_origins of a routes.yaml (the copy the platform's
