@@ -3,10 +3,11 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
 MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
-# Every command of every module: certs/cmd/spiffe-issuer, services/<name>/cmd/<name>, xds, edge, ops.
-CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* ops/cmd/*)
+# Every command of every module: certs/cmd/spiffe-issuer, services/<name>/cmd/<name>, xds, edge,
+# broker, ops.
+CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* broker/cmd/* ops/cmd/*)
 
-.PHONY: all build up test test-short check fmt vet lint generate bench clean web
+.PHONY: all build up test test-short check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean web
 
 all: check test
 
@@ -51,9 +52,26 @@ web: node_modules/.package-lock.json
 node_modules/.package-lock.json: package-lock.json package.json web/package.json proto/gen/ts/package.json
 	npm ci --no-audit --no-fund
 
-## bench: benchmarks, run side by side with their baselines
-bench:
+## bench-go: the Go benchmarks of every module (go test -bench), each beside its in-process baseline
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 work
+
+## bench-smoke: the current build on free ports under load from bin/loadgen; fails on any platform
+## error (a failed call, outbox not drained, notifications != orders); no assertion on time
+bench-smoke: build
+	./bin/bench smoke
+
+## bench: the benchmark suite: the current build beside a baseline build of $(BENCH_BASELINE)
+## (a git worktree under .bench/), every figure of the performance issue, written to BENCHMARKS.md
+BENCH_BASELINE ?= 45f491b
+bench: build bench-baseline
+	./bin/bench suite -baseline .bench/baseline -out BENCHMARKS.md
+
+bench-baseline:
+	@if [ ! -e .bench/baseline/.git ]; then git worktree add --detach .bench/baseline $(BENCH_BASELINE); fi
+	@test "$$(git -C .bench/baseline rev-parse HEAD)" = "$$(git rev-parse $(BENCH_BASELINE)^{commit})" || \
+	  { echo ".bench/baseline is not at $(BENCH_BASELINE): git worktree remove --force .bench/baseline"; exit 1; }
+	$(MAKE) -C .bench/baseline build
 
 ## compose-bootstrap: once before `docker compose up`: start SPIRE, write the agent's trust bundle
 ## and join token, and create the registration entries (certs/spire/compose/entries.sh)

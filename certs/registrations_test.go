@@ -15,6 +15,7 @@ var binaries = map[string]string{
 	"bin/payments":      "spiffe://mercato.local/svc/payments",
 	"bin/notifications": "spiffe://mercato.local/svc/notifications",
 	"bin/xds":           "spiffe://mercato.local/xds",
+	"bin/broker":        "spiffe://mercato.local/broker",
 	"bin/edge":          "spiffe://mercato.local/edge",
 	"bin/mercato":       "spiffe://mercato.local/ops/cli",
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func loadCompose(t *testing.T) *types.Project {
 func TestComposeRunsThePlatform(t *testing.T) {
 	t.Parallel()
 	p := loadCompose(t)
-	for _, name := range append([]string{"postgres", "nats", "spire-server", "spire-agent", "xds", "edge"}, services...) {
+	for _, name := range append([]string{"postgres", "broker", "spire-server", "spire-agent", "xds", "edge"}, services...) {
 		if _, err := p.GetService(name); err != nil {
 			t.Errorf("compose.yaml has no service %q", name)
 		}
@@ -64,6 +65,9 @@ func TestComposeRunsThePlatform(t *testing.T) {
 			if !mountsSocket(svc) {
 				t.Error("does not mount the SPIRE agent socket volume")
 			}
+			if got := env("NATS_URL"); got != "tls://broker:4333" {
+				t.Errorf("NATS_URL = %q, want the broker over mTLS", got)
+			}
 			if len(svc.Ports) != 0 {
 				t.Errorf("publishes ports %v: only the edge is reachable from outside", svc.Ports)
 			}
@@ -78,6 +82,35 @@ func TestComposeRunsThePlatform(t *testing.T) {
 	}
 	if !mountsSocket(edge) {
 		t.Error("edge (Envoy) does not mount the SPIRE socket it takes its SVID from over SDS")
+	}
+}
+
+// TestComposeRunsTheBroker: the event bus is bin/broker (mTLS with its SVID from the agent
+// socket, JetStream on a volume), never an anonymous NATS, and it is not reachable from outside.
+func TestComposeRunsTheBroker(t *testing.T) {
+	t.Parallel()
+	p := loadCompose(t)
+	b, err := p.GetService("broker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Build == nil || b.Build.Dockerfile != "broker/Dockerfile" || b.Image != "" {
+		t.Errorf("broker build %+v image %q: want broker/Dockerfile", b.Build, b.Image)
+	}
+	if !mountsSocket(b) {
+		t.Error("the broker does not mount the SPIRE agent socket")
+	}
+	store := b.Environment["BROKER_STORE_DIR"]
+	if store == nil || !slices.ContainsFunc(b.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Type == "volume" && v.Target == *store }) {
+		t.Errorf("BROKER_STORE_DIR %v is not on a named volume (%+v)", store, b.Volumes)
+	}
+	if len(b.Ports) != 0 {
+		t.Errorf("the broker publishes ports %v", b.Ports)
+	}
+	for _, svc := range p.Services {
+		if strings.HasPrefix(svc.Image, "nats") || strings.Contains(strings.Join(svc.Command, " "), "-js") {
+			t.Errorf("service %s runs a plain NATS server (%s %v)", svc.Name, svc.Image, svc.Command)
+		}
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"
 )
 
 // Migrations is a service's versioned migrations: a file system with one directory per
@@ -28,23 +28,56 @@ const (
 	PostgresDir = "postgres"
 )
 
-// DB is an open, migrated database.
+// DB is an open, migrated database. On PostgreSQL it is one connection pool. On SQLite it is
+// two: one write connection, through which every transaction and statement that may write
+// goes (writers queue for it in Go), and a few query_only connections for reads outside
+// transactions, which WAL lets run beside the writer.
 type DB struct {
-	db      *sql.DB
+	db      *sql.DB // every write; all of PostgreSQL
+	read    *sql.DB // SQLite's read connections; db elsewhere
 	dialect string
 }
 
-// SQL returns the connection pool.
+// SQL returns the pool that writes (on SQLite, the one write connection).
 func (d *DB) SQL() *sql.DB { return d.db }
+
+// ReadSQL returns the pool for reads outside transactions (on PostgreSQL, the same as SQL).
+func (d *DB) ReadSQL() *sql.DB { return d.read }
 
 // Dialect returns the ent dialect name: dialect.SQLite ("sqlite3") or dialect.Postgres.
 func (d *DB) Dialect() string { return d.dialect }
 
-// Driver returns an ent driver on the pool, for <service>.NewClient(<service>.Driver(...)).
-func (d *DB) Driver() *entsql.Driver { return entsql.OpenDB(d.dialect, d.db) }
+// Driver returns an ent driver for <service>.NewClient(<service>.Driver(...)): transactions and
+// Exec go to the write pool, queries outside a transaction to the read pool.
+func (d *DB) Driver() dialect.Driver {
+	w := entsql.OpenDB(d.dialect, d.db)
+	if d.read == d.db {
+		return w
+	}
+	return &splitDriver{Driver: w, read: entsql.OpenDB(d.dialect, d.read)}
+}
 
-// Close closes the pool.
-func (d *DB) Close() error { return d.db.Close() }
+// Close closes the pools.
+func (d *DB) Close() error {
+	if d.read != d.db {
+		return errors.Join(d.read.Close(), d.db.Close())
+	}
+	return d.db.Close()
+}
+
+// splitDriver sends Query to the read pool and everything else (Exec, Tx, BeginTx) to the
+// write pool. ent runs every mutation through Exec or a transaction; a query that writes would
+// fail on a query_only connection rather than bypass the writer.
+type splitDriver struct {
+	*entsql.Driver
+	read *entsql.Driver
+}
+
+func (s *splitDriver) Query(ctx context.Context, query string, args, v any) error {
+	return s.read.Query(ctx, query, args, v)
+}
+
+func (s *splitDriver) Close() error { return errors.Join(s.read.Close(), s.Driver.Close()) }
 
 // Option configures Open.
 type Option func(*options)
@@ -81,7 +114,13 @@ func Open(ctx context.Context, url string, migrations Migrations, opts ...Option
 	if err := t.migrate(ctx, db, migrations, o.logger); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	return &DB{db: db, dialect: t.dialect}, nil
+	d := &DB{db: db, read: db, dialect: t.dialect}
+	if t.readDSN != "" {
+		if d.read, err = t.openRead(); err != nil {
+			return nil, errors.Join(err, db.Close())
+		}
+	}
+	return d, nil
 }
 
 // open opens the pool with limits fitting the engine; the first migration query connects.
@@ -91,20 +130,41 @@ func (t target) open() (*sql.DB, error) {
 			return nil, fmt.Errorf("open %s: %w", t, err)
 		}
 	}
-	db, err := sql.Open(t.driver, t.dsn)
+	db, err := t.sqlOpen(t.dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", t, err)
 	}
 	switch t.dialect {
 	case dialect.SQLite:
-		// One writer at a time anyway; a few connections let WAL readers proceed alongside it.
-		db.SetMaxOpenConns(8)
-		db.SetMaxIdleConns(8)
+		// SQLite has one writer at a time anyway: one connection, kept open, for which writers
+		// queue in Go (database/sql hands it over in order) instead of polling the file lock.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
 	default:
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(8)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		db.SetConnMaxLifetime(30 * time.Minute)
 	}
+	return db, nil
+}
+
+// sqlOpen opens a pool on dsn; SQLite connections cache their prepared statements.
+func (t target) sqlOpen(dsn string) (*sql.DB, error) {
+	if t.dialect != dialect.SQLite {
+		return sql.Open(t.driver, dsn)
+	}
+	return sql.OpenDB(sqliteConnector{drv: &sqlite.Driver{}, dsn: dsn}), nil
+}
+
+// openRead opens SQLite's read-only pool: as many connections as reads run at once, kept open
+// (a new SQLite connection reads the schema again).
+func (t target) openRead() (*sql.DB, error) {
+	db, err := t.sqlOpen(t.readDSN)
+	if err != nil {
+		return nil, fmt.Errorf("open %s for reading: %w", t, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	return db, nil
 }

@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,18 +90,29 @@ func TestSQLiteSettings(t *testing.T) {
 	if db.Dialect() != dialect.SQLite {
 		t.Fatalf("dialect %q, want %q", db.Dialect(), dialect.SQLite)
 	}
-	for pragma, want := range map[string]string{
-		"journal_mode": "wal",
-		"busy_timeout": "10000",
-		"foreign_keys": "1",
-	} {
-		var got string
-		if err := db.SQL().QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
-			t.Fatal(err)
+	for pool, sqldb := range map[string]*sql.DB{"write": db.SQL(), "read": db.ReadSQL()} {
+		for pragma, want := range map[string]string{
+			"journal_mode": "wal",
+			"busy_timeout": "10000",
+			"foreign_keys": "1",
+			"synchronous":  "1", // NORMAL
+			"query_only":   map[string]string{"write": "0", "read": "1"}[pool],
+		} {
+			var got string
+			if err := sqldb.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s pool: PRAGMA %s = %q, want %q", pool, pragma, got, want)
+			}
 		}
-		if got != want {
-			t.Errorf("PRAGMA %s = %q, want %q", pragma, got, want)
-		}
+	}
+	if db.SQL().Stats().MaxOpenConnections != 1 {
+		t.Errorf("write pool allows %d connections, want 1", db.SQL().Stats().MaxOpenConnections)
+	}
+	// The read pool refuses writes.
+	if _, err := db.ReadSQL().ExecContext(t.Context(), `DELETE FROM outbox_events`); err == nil {
+		t.Error("a write through the read pool succeeded")
 	}
 }
 

@@ -15,16 +15,27 @@ type target struct {
 	dialect string // ent dialect
 	driver  string // database/sql driver
 	dsn     string
+	readDSN string // SQLite: the read-only connections' DSN
 	path    string // the SQLite file
 	display string // for messages, without credentials
 }
 
 func (t target) String() string { return t.display }
 
-// sqlitePragmas configure every SQLite connection: writers wait for each other (busy_timeout,
-// immediate transactions) rather than fail with "database is locked", readers do not block the
-// writer (WAL), and foreign keys are enforced.
-const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+// SQLite connection settings. Every connection: readers never block the writer nor it them
+// (WAL), foreign keys are enforced, and a connection that finds the database locked waits
+// (busy_timeout) instead of failing at once. The pool's one write connection opens its
+// transactions with BEGIN IMMEDIATE, so a transaction that reads before it writes holds the
+// write lock from the start and never fails to upgrade; writers queue for that one connection
+// in Go rather than sleeping in SQLite's busy handler. synchronous=NORMAL in WAL mode: a commit
+// is durable against a process crash at once and against a power cut from the next checkpoint
+// on (see the README, "Durability"). Read connections are query_only and open deferred
+// (snapshot) transactions.
+const (
+	sqliteCommon = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	sqliteWrite  = sqliteCommon + "&_txlock=immediate"
+	sqliteRead   = sqliteCommon + "&_pragma=query_only(1)"
+)
 
 func parseURL(raw string) (target, error) {
 	switch {
@@ -55,7 +66,8 @@ func sqliteTarget(path string) (target, error) {
 	return target{
 		dialect: dialect.SQLite,
 		driver:  "sqlite",
-		dsn:     abs + "?" + sqlitePragmas,
+		dsn:     abs + "?" + sqliteWrite,
+		readDSN: abs + "?" + sqliteRead,
 		path:    abs,
 		display: "sqlite://" + abs,
 	}, nil

@@ -19,9 +19,9 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"mercato.dev/ops/stack"
 	inventoryv1 "mercato.dev/proto/gen/go/mercato/inventory/v1"
 	moneyv1 "mercato.dev/proto/gen/go/mercato/money/v1"
-	"mercato.dev/services/kit/events/embedded"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 )
@@ -45,6 +45,7 @@ var packages = map[string]string{
 	"notifications": "mercato.dev/services/notifications/cmd/notifications",
 	"xds":           "mercato.dev/xds/cmd/xds",
 	"edge":          "mercato.dev/edge/cmd/edge",
+	"broker":        "mercato.dev/broker/cmd/broker",
 }
 
 // testIDs are the identities this test process holds (never the edge's: only the real edge
@@ -59,7 +60,8 @@ var (
 type platform struct {
 	env     *kittest.Env
 	bins    map[string]string
-	nats    string // NATS_URL of the embedded JetStream
+	nats    string // NATS_URL of the broker
+	broker  *proc
 	xds     *proc
 	xdsADS  string
 	xdsReg  string
@@ -169,20 +171,17 @@ func startPlatform(tb testing.TB) *platform {
 		})
 	}
 	parallel(tb, builds...)
-	step("go build (7 binaries, 2 at a time)")
+	step("go build (8 binaries, 2 at a time)")
+	p.env.Register(identity.Broker, p.bins["broker"])
 	p.env.Register(identity.XDS, p.bins["xds"])
 	p.env.Register(identity.Edge, p.bins["edge"])
 	for _, s := range services {
 		p.env.Register(identity.Service(s), p.bins[s])
 	}
 
-	ns, err := embedded.Start(context.Background(), embedded.Options{Dir: tb.TempDir()})
-	if err != nil {
-		tb.Fatalf("embedded NATS: %v", err)
-	}
-	tb.Cleanup(ns.Shutdown)
-	p.nats = ns.URL()
-	step("embedded NATS JetStream " + p.nats)
+	p.broker = startBroker(tb, p.bins["broker"], p.env.Addr)
+	p.nats = "tls://" + p.broker.Addr
+	step("broker (bin/broker as mercato up runs it) " + p.nats)
 
 	// The control plane reads a copy of the repository's routes.yaml (edits in the working
 	// tree during a run cannot change it); the listener goes to a free port.
@@ -307,6 +306,27 @@ func startPlatform(tb testing.TB) *platform {
 	p.seedProduct = res.GetProduct()
 	step("seed product created as admin (first JWT route)")
 	return p
+}
+
+// startBroker runs bin/broker with the environment `mercato up` gives it (stack.Local), only
+// the data directory, the Workload API socket and the ports adapted.
+func startBroker(tb testing.TB, bin, socket string) *proc {
+	data := tb.TempDir()
+	defaults, err := stack.LocalAddrs(func(string) string { return "" })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, kv := range append(stack.Broker(data, defaults).Env, "MERCATO_DATA="+data) {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	if env["BROKER_ADDR"] != "127.0.0.1:4333" || env["BROKER_STORE_DIR"] != filepath.Join(data, "nats") {
+		tb.Fatalf("mercato up runs the broker with %v: the test adapts BROKER_ADDR and expects the store under the data directory", env)
+	}
+	env["BROKER_ADDR"] = freeAddr(tb)
+	env["SPIFFE_ENDPOINT_SOCKET"] = socket
+	return startProc(tb, procSpec{Name: "broker", Bin: bin, AdminVar: "BROKER_ADMIN_ADDR", AddrVar: "BROKER_ADDR", Env: env})
 }
 
 // startService runs a kit service: free ports, its own data directory, the test issuer,

@@ -1,5 +1,5 @@
 // Package stack runs the whole Mercato platform on one machine without Docker: the local SPIFFE
-// issuer, the xDS control plane, the five services on SQLite, and the edge (Envoy when one is
+// issuer, the event broker (bin/broker), the xDS control plane, the five services on SQLite, and the edge (Envoy when one is
 // installed, the dev edge otherwise). It starts each process once the ones it needs are ready,
 // waits until every one reports ready, and stops them all, in reverse order, on cancellation or
 // when any of them dies.

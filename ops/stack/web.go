@@ -24,15 +24,16 @@ func webURL() string {
 	return "http://localhost:5173"
 }
 
-// storefrontComponent is bin/storefront serving <root>/web/dist, or false when the bundle has
-// not been built (npm ci && npm run -w web build; `make up` does it).
-func storefrontComponent(root string) (Component, bool) {
+// storefrontComponent is bin/storefront serving <root>/web/dist to call the edge at
+// addrs.PublicURL(), or false when the bundle has not been built (npm ci && npm run -w web
+// build; `make up` does it).
+func storefrontComponent(root string, addrs Addrs) (Component, bool) {
 	dir := filepath.Join(root, "web", "dist")
 	if _, err := os.Stat(filepath.Join(dir, "index.html")); err != nil {
 		return Component{}, false
 	}
 	return Component{
-		Env:   []string{"WEB_ADDR=" + WebAddr(), "WEB_DIR=" + dir},
+		Env:   []string{"WEB_ADDR=" + WebAddr(), "WEB_DIR=" + dir, "WEB_EDGE_URL=" + addrs.PublicURL()},
 		Ready: HTTPReady("http://" + WebAddr() + "/healthz"),
 	}, true
 }

@@ -18,7 +18,11 @@ func TestLocalStorefront(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "bin", "storefront"), nil, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	_, missing := Local(root, t.TempDir())
+	addrs, err := LocalAddrs(func(k string) string { return map[string]string{"XDS_PUBLIC_ADDR": "127.0.0.1:9443"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, missing := Local(root, t.TempDir(), addrs)
 	if !slices.ContainsFunc(missing, func(m string) bool { return strings.Contains(m, "npm run -w web build") }) {
 		t.Fatalf("no bundle: missing %v, want the web/dist build named", missing)
 	}
@@ -30,18 +34,18 @@ func TestLocalStorefront(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("WEB_ADDR", "127.0.0.1:5999")
-	components, _ := Local(root, t.TempDir())
+	components, _ := Local(root, t.TempDir(), addrs)
 	i := slices.IndexFunc(components, func(c Component) bool { return c.Name == "storefront" })
 	if i < 0 {
 		t.Fatalf("storefront not among %d components", len(components))
 	}
 	env := components[i].Env
-	for _, want := range []string{"WEB_ADDR=127.0.0.1:5999", "WEB_DIR=" + dist} {
+	for _, want := range []string{"WEB_ADDR=127.0.0.1:5999", "WEB_DIR=" + dist, "WEB_EDGE_URL=https://localhost:9443"} {
 		if !slices.Contains(env, want) {
 			t.Errorf("storefront env %v lacks %s", env, want)
 		}
 	}
-	if s := Summary(components, "/data"); !strings.Contains(s, "http://127.0.0.1:5999") {
+	if s := Summary(components, "/data", addrs); !strings.Contains(s, "http://127.0.0.1:5999") {
 		t.Errorf("summary does not name the storefront's URL:\n%s", s)
 	}
 }

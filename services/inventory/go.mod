@@ -9,6 +9,7 @@ require (
 	entgo.io/ent v0.14.5
 	github.com/google/uuid v1.6.0
 	github.com/spiffe/go-spiffe/v2 v2.8.1
+	google.golang.org/grpc v1.84.0
 	google.golang.org/protobuf v1.36.12
 	mercato.dev/ent v0.0.0
 	mercato.dev/proto v0.0.0
@@ -74,7 +75,6 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261005182115-fad411399dd8 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261005182115-fad411399dd8 // indirect
-	google.golang.org/grpc v1.84.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	mercato.dev/certs v0.0.0 // indirect
 	modernc.org/libc v1.78.0 // indirect

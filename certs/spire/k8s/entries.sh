@@ -48,5 +48,6 @@ entry spiffe://mercato.local/svc/orders        orders
 entry spiffe://mercato.local/svc/payments      payments
 entry spiffe://mercato.local/svc/notifications notifications
 entry spiffe://mercato.local/xds               xds
+entry spiffe://mercato.local/broker            broker
 entry spiffe://mercato.local/edge              edge
 entry spiffe://mercato.local/ops/cli           mercato-cli

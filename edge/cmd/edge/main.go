@@ -5,7 +5,8 @@
 //	edge bootstrap    print envoy.yaml for an Envoy installed on this machine (local socket and ADS)
 //
 // Settings come from the environment: MERCATO_DATA, SPIFFE_ENDPOINT_SOCKET, EDGE_XDS_ADDR
-// [127.0.0.1:18000], EDGE_ADMIN_ADDR [127.0.0.1:9900], EDGE_DEV_CERT ["on": make
+// [127.0.0.1:18000], EDGE_ADMIN_ADDR [127.0.0.1:9900], EDGE_DEBUG_ADDR [none: a loopback pprof
+// listener], EDGE_DEV_CERT ["on": make
 // $MERCATO_DATA/edge/{ca,cert,key}.pem at start; "off"], LOG_LEVEL, DRAIN_TIMEOUT.
 package main
 

@@ -14,6 +14,7 @@ import (
 	"mercato.dev/edge/devcert"
 	"mercato.dev/edge/internal/devedge"
 	"mercato.dev/services/kit/config"
+	"mercato.dev/services/kit/debug"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/telemetry"
 )
@@ -23,6 +24,7 @@ type settings struct {
 	WorkloadAPI  string // unix:///…/agent.sock
 	XDSAddr      string
 	AdminAddr    string
+	DebugAddr    string // EDGE_DEBUG_ADDR: loopback pprof listener, off by default
 	DevCertDir   string // "" when EDGE_DEV_CERT=off
 	LogLevel     slog.Level
 	DrainTimeout time.Duration
@@ -33,9 +35,13 @@ func loadConfig(getenv config.Getenv) (settings, error) {
 		WorkloadAPI: config.WorkloadAPI(getenv),
 		XDSAddr:     config.Or(getenv("EDGE_XDS_ADDR"), "127.0.0.1:18000"),
 		AdminAddr:   config.Or(getenv("EDGE_ADMIN_ADDR"), "127.0.0.1:9900"),
+		DebugAddr:   getenv("EDGE_DEBUG_ADDR"),
 		DevCertDir:  filepath.Join(config.DataDir(getenv), "edge"),
 	}
 	var errs []error
+	if err := config.CheckLoopback(s.DebugAddr); err != nil {
+		errs = append(errs, fmt.Errorf("EDGE_DEBUG_ADDR: %w", err))
+	}
 	switch v := config.Or(getenv("EDGE_DEV_CERT"), "on"); v {
 	case "on":
 	case "off":
@@ -91,6 +97,13 @@ func socketPath(addr string) string {
 
 func serve(ctx context.Context, s settings) error {
 	logger := telemetry.NewLogger(os.Stderr, "edge", s.LogLevel)
+	if s.DebugAddr != "" {
+		go func() {
+			if err := debug.Serve(ctx, s.DebugAddr, logger); err != nil {
+				logger.Warn("debug listener", "addr", s.DebugAddr, "error", err.Error())
+			}
+		}()
+	}
 	if s.DevCertDir != "" {
 		f, err := devcert.Ensure(s.DevCertDir, time.Now())
 		if err != nil {

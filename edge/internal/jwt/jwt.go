@@ -364,6 +364,9 @@ func (p *provider) checkSignature(ctx context.Context, token, kid string) *Failu
 	if err != nil {
 		return fail("Jwks remote fetch is failed")
 	}
+	if p.verified.has(token, set) {
+		return nil
+	}
 	tok, err := josejwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return fail("Jwt verification fails")
@@ -377,6 +380,7 @@ func (p *provider) checkSignature(ctx context.Context, token, kid string) *Failu
 		found = true
 		var out map[string]any
 		if tok.Claims(pub, &out) == nil {
+			p.verified.add(token, set)
 			return nil
 		}
 	}

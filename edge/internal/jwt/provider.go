@@ -22,6 +22,7 @@ type provider struct {
 	skew          time.Duration
 	requireExp    bool
 	locations     []location
+	verified      verifiedCache
 }
 
 func newProvider(name string, p *jwtv3.JwtProvider, keys *Keys) (*provider, error) {

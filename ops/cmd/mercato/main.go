@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"mercato.dev/ops/stack"
-	"mercato.dev/services/kit/events/embedded"
 )
 
 func main() { os.Exit(run(os.Args[1:])) }
@@ -47,22 +46,14 @@ func up(ctx context.Context, root, data string) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	addrs, err := stack.LocalAddrs(os.Getenv)
+	if err != nil {
+		return err
+	}
 	if err := stack.Prepare(root, data); err != nil {
 		return err
 	}
-	if os.Getenv("NATS_URL") == "" { // no external broker: embed one, storage under the data dir
-		natsLog, err := openLog(data, "nats")
-		if err != nil {
-			return err
-		}
-		defer natsLog.Close()
-		nats, err := embedded.Start(ctx, embedded.Options{Dir: filepath.Join(data, "nats"), Port: 4333, Logger: slog.New(slog.NewTextHandler(natsLog, nil))})
-		if err != nil {
-			return fmt.Errorf("embedded NATS: %w", err)
-		}
-		defer nats.Shutdown()
-	}
-	components, missing := stack.Local(root, data)
+	components, missing := stack.Local(root, data, addrs)
 	if len(missing) > 0 {
 		logger.Warn("not built, left out", "binaries", missing)
 	}
@@ -70,21 +61,12 @@ func up(ctx context.Context, root, data string) error {
 	start := time.Now()
 	return s.Run(ctx, func() {
 		ready := time.Since(start)
-		if err := stack.Seed(ctx, "https://localhost:8443", filepath.Join(data, "edge", "ca.pem")); err != nil {
+		if err := stack.Seed(ctx, addrs.PublicURL(), filepath.Join(data, "edge", "ca.pem")); err != nil {
 			logger.Warn("demo data not seeded", "error", err.Error())
 		}
-		fmt.Print(stack.Summary(components, data))
+		fmt.Print(stack.Summary(components, data, addrs))
 		fmt.Printf("(all ready in %s, seeded in %s)\n", ready.Round(time.Millisecond), (time.Since(start) - ready).Round(time.Millisecond))
 	})
-}
-
-// openLog opens <data>/logs/<name>.log for appending.
-func openLog(data, name string) (*os.File, error) {
-	dir := filepath.Join(data, "logs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	return os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 }
 
 func envOr(k, def string) string {

@@ -17,9 +17,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"mercato.dev/services/kit/compress"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/telemetry"
 )
+
+// readMaxBytes bounds a response message, after decompression.
+const readMaxBytes = 16 << 20
 
 // Dependency describes one service this process calls.
 type Dependency struct {
@@ -102,7 +106,8 @@ func (f *Factory) Connect(dep Dependency) (*Conn, error) {
 		HTTPClient: &http.Client{Transport: f.transport(dep)},
 		BaseURL:    "https://" + dep.Addr,
 		Breaker:    breaker,
-		opts:       []connect.ClientOption{connect.WithInterceptors(interceptors...), connect.WithReadMaxBytes(16 << 20)},
+		opts: append([]connect.ClientOption{connect.WithInterceptors(interceptors...), connect.WithReadMaxBytes(readMaxBytes)},
+			compress.ClientOptions(readMaxBytes)...),
 	}, nil
 }
 

@@ -7,15 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 )
 
-// DefaultNATSURL is the embedded JetStream server `mercato up` runs (the machine's own NATS, if
-// any, keeps the standard port 4222).
-const DefaultNATSURL = "nats://127.0.0.1:4333"
+// DefaultNATSURL is the broker `mercato up` runs (bin/broker, mTLS only; the machine's own
+// NATS, if any, keeps the standard port 4222).
+const DefaultNATSURL = "tls://127.0.0.1:4333"
 
 // Services are Mercato's services, in the order of their default ports (810x, 910x).
 var Services = []string{"customers", "inventory", "orders", "payments", "notifications"}
@@ -34,6 +35,7 @@ type Service struct {
 	NATSURL       string // NATS_URL: the JetStream broker events go through
 	XDSAddr       string // XDS_REGISTRATION_ADDR: the control plane's registration API; "" = do not register
 	AdvertiseHost string // ADVERTISE_HOST: the host the edge dials (the pod IP); default the listener's host
+	DebugAddr     string // <SERVICE>_DEBUG_ADDR: loopback pprof listener; "" (the default) = none
 	LogLevel      slog.Level
 	DrainTimeout  time.Duration
 	// DeregisterGrace is how long a stopping service keeps serving after it deregistered from the
@@ -58,8 +60,12 @@ func Load(name string, getenv Getenv) (Service, error) {
 		NATSURL:       Or(getenv("NATS_URL"), DefaultNATSURL),
 		XDSAddr:       xdsAddr(getenv("XDS_REGISTRATION_ADDR")),
 		AdvertiseHost: getenv("ADVERTISE_HOST"),
+		DebugAddr:     getenv(Var(name, "DEBUG_ADDR")),
 	}
 	var errs []error
+	if err := CheckLoopback(svc.DebugAddr); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", Var(name, "DEBUG_ADDR"), err))
+	}
 	if err := svc.LogLevel.UnmarshalText([]byte(Or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
 	}
@@ -103,6 +109,25 @@ func DataDir(getenv Getenv) string {
 // issuer's socket under the data directory.
 func WorkloadAPI(getenv Getenv) string {
 	return Or(getenv("SPIFFE_ENDPOINT_SOCKET"), "unix://"+filepath.Join(DataDir(getenv), "spiffe", "agent.sock"))
+}
+
+// CheckLoopback accepts "" or a host:port whose host is a loopback IP or "localhost": a debug
+// listener (pprof shows memory and can be made to spend CPU) must never bind the pod network.
+func CheckLoopback(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q is not a loopback address (want 127.0.0.1:port or [::1]:port)", addr)
+	}
+	return nil
 }
 
 // Var names a service's variable: Var("orders", "ADDR") is ORDERS_ADDR.

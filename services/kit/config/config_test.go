@@ -23,7 +23,7 @@ func TestLoad(t *testing.T) {
 		{name: "local defaults", service: "orders", vars: map[string]string{"MERCATO_DATA": "/d"},
 			check: func(t *testing.T, s config.Service) {
 				want := config.Service{Name: "orders", Addr: "127.0.0.1:8103", AdminAddr: "127.0.0.1:9103", DataDir: "/d",
-					WorkloadAPI: "unix:///d/spiffe/agent.sock", DatabaseURL: "sqlite:///d/orders/orders.db", NATSURL: "nats://127.0.0.1:4333",
+					WorkloadAPI: "unix:///d/spiffe/agent.sock", DatabaseURL: "sqlite:///d/orders/orders.db", NATSURL: "tls://127.0.0.1:4333",
 					XDSAddr: "127.0.0.1:18001", DrainTimeout: 20 * time.Second, DeregisterGrace: 500 * time.Millisecond}
 				if s != want {
 					t.Errorf("got %+v\nwant %+v", s, want)
@@ -77,5 +77,22 @@ func TestPeerAddr(t *testing.T) {
 	}
 	if got := config.PeerAddr("inventory", env(map[string]string{"INVENTORY_ADDR": "inv:443"})); got != "inv:443" {
 		t.Errorf("INVENTORY_ADDR ignored: %q", got)
+	}
+}
+
+func TestDebugAddrMustBeLoopback(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"": true, "127.0.0.1:6060": true, "[::1]:6060": true, "localhost:6060": true,
+		"0.0.0.0:6060": false, ":6060": false, "10.1.2.3:6060": false, "example.com:6060": false,
+	} {
+		_, err := config.Load("orders", func(k string) string {
+			if k == "ORDERS_DEBUG_ADDR" {
+				return addr
+			}
+			return ""
+		})
+		if (err == nil) != ok {
+			t.Errorf("ORDERS_DEBUG_ADDR=%q: err = %v, want ok=%v", addr, err, ok)
+		}
 	}
 }

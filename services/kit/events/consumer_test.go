@@ -13,31 +13,40 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 
 	"mercato.dev/services/kit/events"
 	"mercato.dev/services/kit/events/eventstest"
+	"mercato.dev/services/kit/kittest"
 )
 
 // broker is a NATS server a consumer test runs against.
 type broker struct {
-	url string
-	js  jetstream.JetStream
-	ns  eventstest.Namespace
+	js      jetstream.JetStream
+	ns      eventstest.Namespace
+	connect func(t testing.TB) (*nats.Conn, jetstream.JetStream) // another connection
 }
 
-// eachBroker runs fn against the machine's NATS server and against an embedded one, so that
-// the consumer behaves the same on the deployed broker and on the one `mercato up` embeds.
+// eachBroker runs fn against the machine's NATS server (an older nats-server, plaintext) and
+// against the platform's broker (mTLS, the test connecting as eventstest.Inspector), so that
+// the consumer behaves the same on both.
 func eachBroker(t *testing.T, fn func(t *testing.T, b broker)) {
 	t.Helper()
-	run := func(t *testing.T, url string) {
-		t.Parallel()
-		_, js := eventstest.Connect(t, url)
-		fn(t, broker{url: url, js: js, ns: eventstest.NewNamespace(t, js)})
+	run := func(t *testing.T, connect func(t testing.TB) (*nats.Conn, jetstream.JetStream)) {
+		_, js := connect(t)
+		fn(t, broker{js: js, ns: eventstest.NewNamespace(t, js), connect: connect})
 	}
-	t.Run("machine", func(t *testing.T) { run(t, eventstest.URL()) })
-	t.Run("embedded", func(t *testing.T) { run(t, eventstest.Embedded(t, "", 0).URL()) })
+	t.Run("machine", func(t *testing.T) {
+		t.Parallel()
+		run(t, func(t testing.TB) (*nats.Conn, jetstream.JetStream) { return eventstest.Connect(t, eventstest.URL()) })
+	})
+	t.Run("broker", func(t *testing.T) {
+		t.Parallel()
+		b := eventstest.StartBroker(t, kittest.Start(t, []spiffeid.ID{eventstest.Inspector}), "", 0)
+		run(t, b.Inspect)
+	})
 }
 
 // publish stores one event with its ID and the trace context of ctx.
@@ -56,7 +65,7 @@ func publish(ctx context.Context, t *testing.T, js jetstream.JetStream, subject,
 
 // consume runs events.Consume until the returned stop is called (or t ends) and returns
 // Consume's error through stop.
-func consume(t *testing.T, js jetstream.JetStream, cfg events.ConsumerConfig, h events.Handler) (stop func() error) {
+func consume(t testing.TB, js jetstream.JetStream, cfg events.ConsumerConfig, h events.Handler) (stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -289,7 +298,7 @@ func TestConsumerRedeliversAfterCrash(t *testing.T) {
 		}
 		// The process dies while the handler runs: neither ack nor nak reaches the broker.
 		crash := func(t *testing.T) {
-			nc, js := eventstest.Connect(t, b.url)
+			nc, js := b.connect(t)
 			started := make(chan struct{})
 			release := make(chan struct{})
 			consume(t, js, cfg, func(ctx context.Context, m events.Message) error {
@@ -325,7 +334,7 @@ func TestConsumerDeadLettersAfterCrashOnLastDelivery(t *testing.T) {
 			Stream: b.ns.Orders.Name, Durable: "crashloop", AckWait: time.Second, MaxDeliver: 1,
 			DeadLetterPrefix: b.ns.DeadLetterPrefix(),
 		}
-		nc, js := eventstest.Connect(t, b.url)
+		nc, js := b.connect(t)
 		started := make(chan struct{})
 		consume(t, js, cfg, func(ctx context.Context, m events.Message) error {
 			close(started)
@@ -397,12 +406,11 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 
 func TestConsumerStartsBeforeTheBroker(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	first := eventstest.Embedded(t, dir, 0)
-	port := first.Port()
-	first.Shutdown()
+	env := kittest.Start(t, []spiffeid.ID{eventstest.Inspector})
+	b := eventstest.StartBroker(t, env, "", 0)
+	b.Shutdown()
 
-	nc, js, err := events.Connect(first.URL(), t.Name(), nil) // the broker is down
+	nc, js, err := events.Connect(b.URL(), t.Name(), env.Source(t, eventstest.Inspector), nil) // the broker is down
 	if err != nil {
 		t.Fatalf("Connect while the broker is down: %v", err)
 	}
@@ -427,7 +435,7 @@ func TestConsumerStartsBeforeTheBroker(t *testing.T) {
 	})
 	time.Sleep(300 * time.Millisecond)
 
-	eventstest.Embedded(t, dir, port)
+	b.Restart()
 	waitFor(t, "the reconnection", nc.IsConnected)
 	waitFor(t, "the streams", func() bool {
 		_, err := js.Stream(context.Background(), "DLQ")

@@ -6,22 +6,31 @@ import (
 	"log"
 	"log/slog"
 
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
 	"google.golang.org/protobuf/proto"
 
 	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
 	"mercato.dev/services/kit/events"
+	"mercato.dev/services/kit/identity"
 )
 
 // A service consumes order events with a durable consumer. The handler records its effect
 // and the event ID in one transaction, and treats an event ID it has already recorded as done.
 func ExampleConsume() {
 	ctx := context.Background()
-	nc, js, err := events.Connect(events.DefaultURL, "notifications", slog.Default())
+	// The SVID comes from the Workload API (SPIFFE_ENDPOINT_SOCKET).
+	src, err := workloadapi.NewX509Source(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	nc, js, err := events.Connect(events.DefaultURL, "notifications", src, slog.Default())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer nc.Close()
-	if err := events.EnsureStreams(ctx, js); err != nil {
+	// The streams the table lets notifications create: the dead-letter stream.
+	if err := events.EnsureStreams(ctx, js, events.StreamsOf(identity.Service("notifications"))...); err != nil {
 		log.Fatal(err)
 	}
 	err = events.Consume(ctx, js, events.ConsumerConfig{

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
+
+	"mercato.dev/services/kit/busauthz"
 )
 
 // Stream defaults.
@@ -37,22 +40,42 @@ type StreamConfig struct {
 
 // OrdersStream captures every order event.
 func OrdersStream() StreamConfig {
-	return StreamConfig{Name: "ORDERS", Subjects: []string{OrderEvents}}
+	return StreamConfig{Name: busauthz.OrdersStream, Subjects: []string{OrderEvents}}
 }
 
 // PaymentsStream captures every payment event.
 func PaymentsStream() StreamConfig {
-	return StreamConfig{Name: "PAYMENTS", Subjects: []string{PaymentEvents}}
+	return StreamConfig{Name: busauthz.PaymentsStream, Subjects: []string{PaymentEvents}}
+}
+
+// CustomersStream captures every customer event.
+func CustomersStream() StreamConfig {
+	return StreamConfig{Name: busauthz.CustomersStream, Subjects: []string{CustomerEvents}}
 }
 
 // DLQStream captures dead letters, mercato.dlq.>.
 func DLQStream() StreamConfig {
-	return StreamConfig{Name: "DLQ", Subjects: []string{DeadLetterPrefix + ">"}, MaxAge: DefaultDLQMaxAge}
+	return StreamConfig{Name: busauthz.DLQStream, Subjects: []string{DeadLetterPrefix + ">"}, MaxAge: DefaultDLQMaxAge}
 }
 
-// Streams lists the platform's streams: ORDERS, PAYMENTS and DLQ.
+// Streams lists the platform's streams: ORDERS, PAYMENTS, CUSTOMERS and DLQ.
 func Streams() []StreamConfig {
-	return []StreamConfig{OrdersStream(), PaymentsStream(), DLQStream()}
+	return []StreamConfig{OrdersStream(), PaymentsStream(), CustomersStream(), DLQStream()}
+}
+
+// StreamsOf lists the streams the identity id creates and updates at start-up, as the bus
+// authorization table grants them (busauthz.Platform): a producer its own stream, a consumer
+// the dead-letter stream.
+func StreamsOf(id spiffeid.ID) []StreamConfig {
+	var out []StreamConfig
+	for _, name := range busauthz.Platform()[id].Streams {
+		for _, s := range Streams() {
+			if s.Name == name {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }
 
 // jetstream returns the JetStream configuration: limits retention (consumers do not remove
@@ -102,11 +125,9 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg StreamConfig)
 	return s, nil
 }
 
-// EnsureStreams calls EnsureStream for each configuration, by default the platform's Streams.
+// EnsureStreams calls EnsureStream for each configuration: a service passes the streams the
+// bus authorization table lets it create (StreamsOf), a tool with every right Streams().
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfgs ...StreamConfig) error {
-	if len(cfgs) == 0 {
-		cfgs = Streams()
-	}
 	for _, cfg := range cfgs {
 		if _, err := EnsureStream(ctx, js, cfg); err != nil {
 			return err

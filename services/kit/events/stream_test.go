@@ -2,13 +2,16 @@ package events_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"mercato.dev/services/kit/busauthz"
 	"mercato.dev/services/kit/events"
 	"mercato.dev/services/kit/events/eventstest"
+	"mercato.dev/services/kit/identity"
 )
 
 func TestEnsureStreamIsIdempotentAndUpdates(t *testing.T) {
@@ -49,7 +52,7 @@ func TestEnsureStreamIsIdempotentAndUpdates(t *testing.T) {
 
 func TestPlatformStreams(t *testing.T) {
 	t.Parallel()
-	want := map[string]string{"ORDERS": "mercato.orders.>", "PAYMENTS": "mercato.payments.>", "DLQ": "mercato.dlq.>"}
+	want := map[string]string{"ORDERS": "mercato.orders.>", "PAYMENTS": "mercato.payments.>", "CUSTOMERS": "mercato.customers.>", "DLQ": "mercato.dlq.>"}
 	for _, s := range events.Streams() {
 		if len(s.Subjects) != 1 || want[s.Name] != s.Subjects[0] {
 			t.Errorf("stream %s subjects %v, want [%s]", s.Name, s.Subjects, want[s.Name])
@@ -58,6 +61,26 @@ func TestPlatformStreams(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("missing streams %v", want)
+	}
+}
+
+// TestStreamsAgreeWithTheBusTable: the streams services create are the ones the bus
+// authorization table names, capturing the same subjects, so permissions and streams match.
+func TestStreamsAgreeWithTheBusTable(t *testing.T) {
+	t.Parallel()
+	for _, s := range events.Streams() {
+		if got := busauthz.StreamSubjects[s.Name]; !slices.Equal(got, s.Subjects) {
+			t.Errorf("stream %s captures %v, the bus table says %v", s.Name, s.Subjects, got)
+		}
+	}
+	if len(events.Streams()) != len(busauthz.StreamSubjects) {
+		t.Errorf("%d streams, the bus table names %d", len(events.Streams()), len(busauthz.StreamSubjects))
+	}
+	if got := events.StreamsOf(identity.Service("orders")); len(got) != 2 || got[0].Name != "ORDERS" || got[1].Name != "DLQ" {
+		t.Errorf("orders ensures %v, want ORDERS and DLQ", got)
+	}
+	if got := events.StreamsOf(identity.Edge); len(got) != 0 {
+		t.Errorf("the edge ensures %v, want nothing", got)
 	}
 }
 

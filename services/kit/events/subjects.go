@@ -1,5 +1,7 @@
 package events
 
+import "mercato.dev/services/kit/busauthz"
+
 // Subjects of the platform's events; see the package documentation for the naming rule.
 const (
 	// OrderConfirmed carries mercato.orders.v1.OrderConfirmed.
@@ -20,8 +22,10 @@ const (
 	OrderEvents = "mercato.orders.>"
 	// PaymentEvents matches every payment event.
 	PaymentEvents = "mercato.payments.>"
+	// CustomerEvents matches every customer event.
+	CustomerEvents = "mercato.customers.>"
 	// DeadLetterPrefix is prepended to a message's subject when it is dead-lettered.
-	DeadLetterPrefix = "mercato.dlq."
+	DeadLetterPrefix = busauthz.DeadLetterPrefix
 )
 
 // subjects maps event message full names to their subjects.

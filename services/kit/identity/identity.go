@@ -17,6 +17,8 @@ var (
 	Edge   = spiffeid.RequireFromPath(TrustDomain, "/edge")
 	XDS    = spiffeid.RequireFromPath(TrustDomain, "/xds")
 	OpsCLI = spiffeid.RequireFromPath(TrustDomain, "/ops/cli")
+	// Broker is the NATS JetStream broker (broker/cmd/broker).
+	Broker = spiffeid.RequireFromPath(TrustDomain, "/broker")
 )
 
 // Service returns the SPIFFE ID of the named service, e.g. spiffe://mercato.local/svc/orders.

@@ -16,7 +16,23 @@ import (
 // and env, the service's extra variables (NATS_URL, …).
 func CheckDeployment(t *testing.T, name string, env ...string) {
 	t.Helper()
-	dir := "services/" + name
+	CheckDockerfile(t, "services/"+name)
+	manifest := readFile(t, "../../k8s/"+name+".yaml")
+	upper := strings.ToUpper(name)
+	want := []string{upper + "_DATABASE_URL", upper + "_ADDR", "SPIFFE_ENDPOINT_SOCKET", "csi.spiffe.io", "path: /readyz", "path: /healthz", "serviceAccountName: " + name}
+	for _, w := range append(want, env...) {
+		if !strings.Contains(manifest, w) {
+			t.Errorf("k8s/%s.yaml lacks %q", name, w)
+		}
+	}
+}
+
+// CheckDockerfile checks, from a test two directories below the module at dir (its path from
+// the repository root, such as "services/orders" or "broker"), that the module's Dockerfile
+// builds it alone (GOWORK=off from the repository root), copying every sibling module go.mod
+// replaces, with go.sum, and that its build step uses no build tags.
+func CheckDockerfile(t *testing.T, dir string) {
+	t.Helper()
 	gomod, dockerfile := readFile(t, "../../go.mod"), readFile(t, "../../Dockerfile")
 	replaced := regexp.MustCompile(`=> (\.\./\S+)`).FindAllStringSubmatch(gomod, -1)
 	if len(replaced) < 4 {
@@ -32,14 +48,6 @@ func CheckDeployment(t *testing.T, name string, env ...string) {
 	}
 	if build := regexp.MustCompile(`(?m)^RUN .*go build.*$`).FindString(dockerfile); build == "" || strings.Contains(build, "-tags") {
 		t.Errorf("Dockerfile build step %q: want one, without build tags", build)
-	}
-	manifest := readFile(t, "../../k8s/"+name+".yaml")
-	upper := strings.ToUpper(name)
-	want := []string{upper + "_DATABASE_URL", upper + "_ADDR", "SPIFFE_ENDPOINT_SOCKET", "csi.spiffe.io", "path: /readyz", "path: /healthz", "serviceAccountName: " + name}
-	for _, w := range append(want, env...) {
-		if !strings.Contains(manifest, w) {
-			t.Errorf("k8s/%s.yaml lacks %q", name, w)
-		}
 	}
 }
 

@@ -114,6 +114,19 @@ func (e *Env) Revoke(ids ...spiffeid.ID) {
 	e.Issuer.SetEntries(append(e.entries(keep), e.extra...))
 }
 
+// Grant registers the test executable under more IDs (a test that runs the broker in-process
+// holds the broker's identity too).
+func (e *Env) Grant(ids ...spiffeid.ID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, id := range ids {
+		if !contains(e.ids, id) {
+			e.ids = append(e.ids, id)
+		}
+	}
+	e.Issuer.SetEntries(append(e.entries(e.ids), e.extra...))
+}
+
 func contains(ids []spiffeid.ID, id spiffeid.ID) bool {
 	for _, x := range ids {
 		if x == id {

@@ -108,8 +108,8 @@ func (e *Env) StartService(t testing.TB, name, bin string, env map[string]string
 		config.Var(name, "ADDR"):       p.Addr,
 		config.Var(name, "ADMIN_ADDR"): p.AdminAddr,
 		"LOG_LEVEL":                    "debug",
-		"XDS_REGISTRATION_ADDR":        "off",                // never into a developer's running stack; set it to test registration
-		"NATS_URL":                     "nats://127.0.0.1:1", // nor its broker (4333): pass a test broker's URL to use events
+		"XDS_REGISTRATION_ADDR":        "off",               // never into a developer's running stack; set it to test registration
+		"NATS_URL":                     "tls://127.0.0.1:1", // nor its broker (4333): pass a test broker's URL to use events
 		"DRAIN_TIMEOUT":                "5s",
 	}
 	for k, v := range env {

@@ -6,12 +6,14 @@ import (
 	"log/slog"
 
 	"github.com/google/uuid"
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
 
 	"mercato.dev/ent/database"
 	"mercato.dev/ent/orders"
 	ordersmigrate "mercato.dev/ent/orders/migrate"
 	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
 	"mercato.dev/services/kit/events"
+	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/outbox"
 )
 
@@ -27,12 +29,17 @@ func Example() {
 	client := orders.NewClient(orders.Driver(db.Driver()))
 
 	// At start-up: the broker connection, the streams, and the relay as a background loop.
-	nc, js, err := events.Connect(events.DefaultURL, "orders", slog.Default())
+	src, err := workloadapi.NewX509Source(ctx) // the SVID, from SPIFFE_ENDPOINT_SOCKET
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	nc, js, err := events.Connect(events.DefaultURL, "orders", src, slog.Default())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer nc.Close()
-	if err := events.EnsureStreams(ctx, js); err != nil {
+	if err := events.EnsureStreams(ctx, js, events.StreamsOf(identity.Service("orders"))...); err != nil {
 		log.Fatal(err)
 	}
 	store, err := outbox.NewSQLStore(db.SQL(), db.Dialect(), "outbox_events")

@@ -17,12 +17,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"mercato.dev/ent/dbtest"
 	"mercato.dev/ent/orders/outboxevent"
 	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
 	"mercato.dev/services/kit/events"
 	"mercato.dev/services/kit/events/eventstest"
+	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 	"mercato.dev/services/kit/outbox"
 )
@@ -195,10 +197,10 @@ func TestRelayRetriesUntilTheBrokerReturns(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scenario test: runs without -short")
 	}
-	dir := t.TempDir()
-	srv := eventstest.Embedded(t, dir, 0)
-	nc, js := eventstest.Connect(t, srv.URL())
-	ns := eventstest.NewNamespace(t, js)
+	// The platform's broker (mTLS), the relay publishing as orders.
+	srv := eventstest.StartBroker(t, kittest.Start(t, []spiffeid.ID{asOrders}), "", 0)
+	nc, js := srv.Connect(t, asOrders)
+	ensureOrdersStreams(t, js)
 	f := newFixture(t, dbtest.SQLite(t))
 	logs := &logBuffer{}
 	// The broker stops while the relay is publishing a backlog: right after its third claim.
@@ -211,7 +213,7 @@ func TestRelayRetriesUntilTheBrokerReturns(t *testing.T) {
 	r, m := startRelay(t, store, js, outbox.Options{
 		BacklogInterval: 50 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 	})
-	subject := ns.Subject(events.OrderConfirmed)
+	subject := events.OrderConfirmed
 
 	before := testEvents(3000, subject, time.Now())
 	f.insert(t, before...)
@@ -234,13 +236,27 @@ func TestRelayRetriesUntilTheBrokerReturns(t *testing.T) {
 		t.Errorf("oldest pending age = %v during the outage", age)
 	}
 
-	eventstest.Embedded(t, dir, srv.Port()) // the same store, where the client reconnects
+	srv.Restart() // the same store and port, where the client reconnects
 	drain := waitUntil(t, 30*time.Second, "the backlog to drain", func() bool { return f.unsent(t) == 0 })
 	t.Logf("outage: %d of 3000 events unsent when the broker stopped, %d after 200 more; %d failed attempts logged; "+
 		"drained %s after the broker restarted (backoff cap 5 s); publish errors %v, duplicates dropped %v",
 		stranded, unsent, logs.count("retrying"), drain,
 		m.value(t, "outbox_publish_errors_total"), m.value(t, "outbox_publish_duplicates_total"))
-	assertStreamHoldsOnce(t, js, ns.Orders.Name, append(ids(before), ids(during)...))
+	_, inspect := srv.Inspect(t)
+	assertStreamHoldsOnce(t, inspect, "ORDERS", append(ids(before), ids(during)...))
+}
+
+// asOrders is the identity relays publish with on the platform's broker.
+var asOrders = identity.Service("orders")
+
+// ensureOrdersStreams creates the streams orders owns (ORDERS, DLQ), as its relay does.
+func ensureOrdersStreams(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := events.EnsureStreams(ctx, js, events.StreamsOf(asOrders)...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // hookedStore calls afterClaim with every non-empty claim.
@@ -291,24 +307,29 @@ func TestRelayCrashBetweenPublishAndMarkSent(t *testing.T) {
 		t.Skip("scenario test: runs without -short")
 	}
 	bin := kittest.Build(t, "mercato.dev/services/kit/outbox/internal/crashrelay", "faultinject")
-	_, js := eventstest.Connect(t, eventstest.URL())
-	ns := eventstest.NewNamespace(t, js)
+	// The platform's broker (mTLS); the crashing relay and the survivor publish as orders.
+	env := kittest.Start(t, []spiffeid.ID{asOrders})
+	env.Register(asOrders, bin)
+	broker := eventstest.StartBroker(t, env, "", 0)
+	_, js := broker.Connect(t, asOrders)
+	ensureOrdersStreams(t, js)
+	_, inspect := broker.Inspect(t)
 	url := dbtest.SQLite(t)
 	f := newFixture(t, url)
-	evs := testEvents(40, ns.Subject(events.OrderConfirmed), time.Now())
+	evs := testEvents(40, events.OrderConfirmed, time.Now())
 	f.insert(t, evs...)
 
 	const lease = 2 * time.Second
 	cmd := exec.Command(bin)
 	cmd.Env = append(cmd.Environ(), "OUTBOX_FAULT=kill-after-publish", "CRASHRELAY_DATABASE_URL="+url,
-		"CRASHRELAY_NATS_URL="+eventstest.URL(), "CRASHRELAY_OWNER=crashed", "CRASHRELAY_LEASE="+lease.String())
+		"CRASHRELAY_NATS_URL="+broker.URL(), "SPIFFE_ENDPOINT_SOCKET="+env.Addr, "CRASHRELAY_OWNER=crashed", "CRASHRELAY_LEASE="+lease.String())
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 		t.Fatalf("crashrelay did not die by SIGKILL: %v\n%s", err, out)
 	}
 	crashedAt := time.Now()
-	if n := eventstest.Count(t, js, ns.Orders.Name); n != len(evs) {
+	if n := eventstest.Count(t, inspect, "ORDERS"); n != len(evs) {
 		t.Fatalf("the crashed relay published %d events, want %d", n, len(evs))
 	}
 	for _, ev := range evs {
@@ -324,7 +345,7 @@ func TestRelayCrashBetweenPublishAndMarkSent(t *testing.T) {
 	if took := time.Since(crashedAt); took < lease-200*time.Millisecond {
 		t.Errorf("rows taken over after %s, before the %s lease expired", took, lease)
 	}
-	assertStreamHoldsOnce(t, js, ns.Orders.Name, ids(evs))
+	assertStreamHoldsOnce(t, inspect, "ORDERS", ids(evs))
 	if d := m.value(t, "outbox_publish_duplicates_total"); d != float64(len(evs)) {
 		t.Errorf("duplicates = %v, want every republished event (%d) dropped by JetStream", d, len(evs))
 	}

@@ -20,6 +20,7 @@ import (
 
 	"mercato.dev/services/kit/authz"
 	"mercato.dev/services/kit/claims"
+	"mercato.dev/services/kit/compress"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/telemetry"
 )
@@ -108,14 +109,16 @@ func New(opts Options) (*Server, error) {
 }
 
 // HandlerOptions are the options every Connect handler of this server is built with:
-// protovalidate on every request, metrics and tracing, a request size limit, and panics
-// recovered into internal errors.
+// protovalidate on every request, metrics and tracing, a request size limit that also bounds
+// decompression, small responses left uncompressed, and panics recovered into internal errors.
 func (s *Server) HandlerOptions(extra ...connect.HandlerOption) []connect.HandlerOption {
-	return append([]connect.HandlerOption{
+	opts := []connect.HandlerOption{
 		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics)...),
 		connect.WithReadMaxBytes(s.opts.ReadMaxBytes),
 		connect.WithRecover(s.recoverPanic),
-	}, extra...)
+	}
+	opts = append(opts, compress.HandlerOptions(s.opts.ReadMaxBytes)...)
+	return append(opts, extra...)
 }
 
 // Handle mounts a handler (typically from a generated New…ServiceHandler) at path and declares

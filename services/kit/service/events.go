@@ -13,6 +13,7 @@ import (
 	"mercato.dev/ent/database"
 	"mercato.dev/services/kit/config"
 	"mercato.dev/services/kit/events"
+	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/outbox"
 )
 
@@ -22,8 +23,9 @@ type broker struct {
 	js jetstream.JetStream
 }
 
-// Broker connects to the JetStream broker at Config.NATSURL once per process (reconnecting on
-// its own for as long as the process runs) and reports its state as the
+// Broker connects to the JetStream broker at Config.NATSURL once per process, with the
+// process's SVID (reconnecting on its own for as long as the process runs, and with a fresh
+// SVID before the one a connection was made with expires) and reports its state as the
 // events_broker_connected gauge. The connection is closed at exit.
 func (rt *Runtime) Broker() (*nats.Conn, jetstream.JetStream, error) {
 	rt.mu.Lock()
@@ -31,7 +33,7 @@ func (rt *Runtime) Broker() (*nats.Conn, jetstream.JetStream, error) {
 	if rt.broker != nil {
 		return rt.broker.nc, rt.broker.js, nil
 	}
-	nc, js, err := events.Connect(rt.Config.NATSURL, rt.Config.Name, rt.Logger)
+	nc, js, err := events.Connect(rt.Config.NATSURL, rt.Config.Name, rt.Source, rt.Logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -45,7 +47,7 @@ func (rt *Runtime) Broker() (*nats.Conn, jetstream.JetStream, error) {
 }
 
 // StartOutboxRelay runs the relay of the service's transactional outbox (the outbox_events table
-// of db) as a background loop, once the platform's streams exist. The broker is not a readiness
+// of db) as a background loop, once the streams the service owns exist (events.StreamsOf). The broker is not a readiness
 // condition for a producer: the outbox holds events while it is away, so the service keeps
 // serving; its state shows in events_broker_connected and the outbox backlog metrics.
 // <SERVICE>_OUTBOX_LEASE (default 30s, at least 2s) bounds how long a crashed relay's claimed
@@ -80,7 +82,7 @@ func (rt *Runtime) StartOutboxRelay(db *database.DB) (*outbox.Relay, error) {
 	})
 	rt.Logger.Info("outbox relay configured", "nats", rt.Config.NATSURL, "owner", relay.Owner(), "lease", lease.String())
 	rt.Go(func(ctx context.Context) error {
-		if err := events.EnsureStreamsRetry(ctx, js, rt.Logger); err != nil {
+		if err := events.EnsureStreamsRetry(ctx, js, rt.Logger, events.StreamsOf(identity.Service(rt.Config.Name))...); err != nil {
 			if errors.Is(err, ctx.Err()) {
 				return nil
 			}

@@ -26,8 +26,8 @@ import (
 // event row it commits onto JetStream, with the event ID as the message ID.
 func TestOutboxRelayPublishesCommittedEvents(t *testing.T) {
 	t.Parallel()
-	broker := eventstest.Embedded(t, t.TempDir(), 0)
 	env := kittest.Start(t, []spiffeid.ID{identity.Service("orders")})
+	broker := eventstest.StartBroker(t, env, "", 0)
 	cfg := config.Service{
 		Name: "orders", Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WorkloadAPI: env.Addr,
 		DatabaseURL: dbtest.SQLite(t), NATSURL: broker.URL(), DrainTimeout: 5 * time.Second,
@@ -60,7 +60,7 @@ func TestOutboxRelayPublishesCommittedEvents(t *testing.T) {
 	go func() { done <- service.Run(ctx, cfg, func(string) string { return "" }, telemetry.Discard(), setup) }()
 	t.Cleanup(func() { cancel(); <-done })
 	id := <-committed
-	_, js := eventstest.Connect(t, broker.URL())
+	_, js := broker.Inspect(t)
 	start := time.Now()
 	for time.Since(start) < 20*time.Second {
 		if _, err := js.Stream(t.Context(), "ORDERS"); err != nil { // the relay creates it

@@ -26,6 +26,7 @@ import (
 	"mercato.dev/ent/database"
 	"mercato.dev/services/kit/client"
 	"mercato.dev/services/kit/config"
+	"mercato.dev/services/kit/debug"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/registration"
 	"mercato.dev/services/kit/server"
@@ -78,6 +79,13 @@ func Run(ctx context.Context, cfg config.Service, getenv config.Getenv, logger *
 		return err
 	}
 	defer rt.close()
+	if cfg.DebugAddr != "" {
+		go func() {
+			if err := debug.Serve(ctx, cfg.DebugAddr, logger); err != nil {
+				logger.Warn("debug listener", "addr", cfg.DebugAddr, "error", err.Error())
+			}
+		}()
+	}
 	if err := setup(ctx, rt); err != nil {
 		return fmt.Errorf("set up %s: %w", cfg.Name, err)
 	}

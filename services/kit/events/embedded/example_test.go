@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
+
 	"mercato.dev/services/kit/events/embedded"
 )
 
@@ -16,12 +18,17 @@ func ExampleStart() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	// `mercato up` passes Port 4333; 0 picks a free port.
-	s, err := embedded.Start(context.Background(), embedded.Options{Dir: dir})
+	// The broker's SVID comes from the Workload API (SPIFFE_ENDPOINT_SOCKET).
+	src, err := workloadapi.NewX509Source(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer src.Close()
+	// The broker binary passes Port 4333; 0 picks a free port.
+	s, err := embedded.Start(context.Background(), embedded.Options{Dir: dir, Source: src})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer s.Shutdown()
-	fmt.Println(strings.HasPrefix(s.URL(), "nats://127.0.0.1:"))
-	// Output: true
+	fmt.Println(strings.HasPrefix(s.URL(), "tls://127.0.0.1:"))
 }

@@ -1,6 +1,9 @@
-// Package eventstest gives tests NATS JetStream to work against: connections to the machine's
-// NATS server or to an embedded one the test starts and stops itself, and isolated sets of
-// streams, so that tests running at once (and a local stack) never see each other's events.
+// Package eventstest gives tests NATS JetStream to work against: the platform's broker (package
+// events/embedded: mTLS with SPIFFE SVIDs, per-identity permissions) started in the test process
+// under a kittest issuer, connections to it as any identity, and isolated sets of streams, so
+// that tests running at once (and a local stack) never see each other's events. Tests of the
+// consumer's behaviour on an older server also run against the machine's NATS (plaintext,
+// test-only, never a platform component).
 //
 // The machine's server is found at MERCATO_TEST_NATS_URL (default nats://127.0.0.1:4222). A
 // test that needs it and cannot reach it fails, saying how to start it; it is never skipped.
@@ -15,12 +18,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"mercato.dev/services/kit/busauthz"
 	"mercato.dev/services/kit/events"
 	"mercato.dev/services/kit/events/embedded"
+	"mercato.dev/services/kit/identity"
+	"mercato.dev/services/kit/kittest"
 )
+
+// Inspector is the test process's own identity on a test broker: it may publish and subscribe
+// to everything (Broker adds it as an extra user; the platform's table and the broker binary
+// know nothing of it).
+var Inspector = spiffeid.RequireFromPath(identity.TrustDomain, "/test/inspector")
 
 // URL is the machine's NATS server: MERCATO_TEST_NATS_URL, or nats://127.0.0.1:4222.
 func URL() string {
@@ -30,41 +43,101 @@ func URL() string {
 	return "nats://127.0.0.1:4222"
 }
 
-// Connect connects to url with events.Connect, failing t if the server is not up, and closes
-// the connection when t ends.
+// Connect connects to the machine's NATS server at url, without TLS (it is a test fixture,
+// never a platform component), failing t if it is not up, and closes the connection when t
+// ends.
 func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, js, err := events.Connect(url, t.Name(), nil)
+	nc, err := nats.Connect(url, nats.Name(t.Name()), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
+		nats.ReconnectWait(100*time.Millisecond), nats.ReconnectBufSize(-1))
 	if err != nil {
 		t.Fatalf("eventstest: %v", err)
 	}
+	return wrap(t, nc, url)
+}
+
+// wrap waits until nc is connected, and closes it when t ends.
+func wrap(t testing.TB, nc *nats.Conn, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
 	t.Cleanup(nc.Close)
-	deadline := time.Now().Add(5 * time.Second)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("eventstest: %v", err)
+	}
+	start := time.Now()
 	for !nc.IsConnected() {
-		if time.Now().After(deadline) {
-			t.Fatalf("eventstest: NATS with JetStream is needed at %s (start it with "+
-				"`nats-server -js -a 127.0.0.1 -p 4222 -sd /var/lib/nats-server &`, or set MERCATO_TEST_NATS_URL)", url)
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("eventstest: not connected to %s after %s (for the machine's NATS, start it with "+
+				"`nats-server -js -a 127.0.0.1 -p 4222 -sd /var/lib/nats-server &`, or set MERCATO_TEST_NATS_URL); last error: %v",
+				url, time.Since(start).Round(time.Millisecond), nc.LastError())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nc, js
 }
 
-// Embedded starts an embedded NATS server storing under dir (t.TempDir() when empty) on port
-// (0: a free one) and shuts it down when t ends.
-func Embedded(t testing.TB, dir string, port int) *embedded.Server {
+// Broker is the platform's broker running in the test process under env's issuer, with the
+// broker's SVID, the platform's permission table and the Inspector.
+type Broker struct {
+	*embedded.Server
+	Env *kittest.Env
+	Dir string
+	t   testing.TB
+}
+
+// StartBroker starts a broker storing under dir (t.TempDir() when empty) on port (0: a free
+// one) and shuts it down when t ends. The test executable is granted the broker's and the
+// Inspector's identities.
+func StartBroker(t testing.TB, env *kittest.Env, dir string, port int) *Broker {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
+	env.Grant(identity.Broker, Inspector)
+	b := &Broker{Env: env, Dir: dir, t: t}
+	b.start(port)
+	return b
+}
+
+func (b *Broker) start(port int) {
+	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := embedded.Start(ctx, embedded.Options{Dir: dir, Port: port})
+	s, err := embedded.Start(ctx, embedded.Options{
+		Dir: b.Dir, Port: port, Source: b.Env.Source(b.t, identity.Broker),
+		Extra: map[spiffeid.ID]busauthz.Permissions{Inspector: {Publish: []string{">"}, Subscribe: []string{">"}}},
+	})
+	if err != nil {
+		b.t.Fatalf("eventstest: %v", err)
+	}
+	b.Server = s
+	b.t.Cleanup(s.Shutdown)
+}
+
+// Restart starts the broker again on the same store and port (after Shutdown), where its
+// clients reconnect.
+func (b *Broker) Restart() {
+	b.t.Helper()
+	b.start(b.Port())
+}
+
+// Connect connects to the broker with events.Connect as id (an SVID from the broker's issuer,
+// which must know the test executable under id: kittest.Start's IDs, Env.Grant), failing t if
+// no connection is up within 10 s, and closes it when t ends.
+func (b *Broker) Connect(t testing.TB, id spiffeid.ID) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	b.Env.Grant(id)
+	nc, _, err := events.Connect(b.URL(), t.Name(), b.Env.Source(t, id), nil)
 	if err != nil {
 		t.Fatalf("eventstest: %v", err)
 	}
-	t.Cleanup(s.Shutdown)
-	return s
+	return wrap(t, nc, b.URL())
+}
+
+// Inspect connects as the Inspector, which may do anything.
+func (b *Broker) Inspect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	return b.Connect(t, Inspector)
 }
 
 // Namespace is a private copy of the platform's streams: the same configuration, unique
@@ -154,4 +227,21 @@ func Count(t testing.TB, js jetstream.JetStream, stream string) int {
 		t.Fatalf("eventstest: stream %s: %v", stream, err)
 	}
 	return int(info.State.Msgs)
+}
+
+// PlainBaseline starts a NATS server with JetStream without TLS or authentication, in the test
+// process, and returns its URL: only for benchmarks that show what mTLS and permissions cost
+// beside it. The platform never runs one.
+func PlainBaseline(tb testing.TB) string {
+	tb.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: tb.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		tb.Fatalf("eventstest: %v", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("eventstest: baseline server not ready after 10s")
+	}
+	tb.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	return ns.ClientURL()
 }

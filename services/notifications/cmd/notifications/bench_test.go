@@ -21,17 +21,20 @@ import (
 )
 
 // BenchmarkConsume measures the consumer's throughput: b.N OrderConfirmed events, published at
-// once to an embedded broker, consumed by the real binary into PostgreSQL (one notification
+// once to the platform's broker (mTLS) as orders, consumed by the real binary into PostgreSQL (one notification
 // each). Reports events/s.
 func BenchmarkConsume(b *testing.B) {
-	broker := eventstest.Embedded(b, "", 0)
 	env := kittest.Start(b, []spiffeid.ID{identity.Edge})
+	broker := eventstest.StartBroker(b, env, "", 0)
 	url := dbtest.Postgres(b)
 	env.StartService(b, "notifications", kittest.Build(b, "mercato.dev/services/notifications/cmd/notifications"), map[string]string{
 		"NOTIFICATIONS_DATABASE_URL": url, "NATS_URL": broker.URL(), "LOG_LEVEL": "warn",
 	})
 	db := dbtest.Open(b, url, migrate.Migrations).SQL()
-	_, js := eventstest.Connect(b, broker.URL())
+	_, js := broker.Connect(b, identity.Service("orders"))
+	if err := events.EnsureStreams(b.Context(), js, events.StreamsOf(identity.Service("orders"))...); err != nil {
+		b.Fatal(err)
+	}
 	msgs := make([]*nats.Msg, b.N)
 	ids := make([]string, b.N)
 	for i := range msgs {

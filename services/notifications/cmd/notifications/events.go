@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mercato.dev/services/kit/events"
+	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/service"
 
 	"mercato.dev/services/notifications/internal/consumer"
@@ -18,7 +19,8 @@ const Durable = "notifications"
 
 // startConsumer connects to the broker (NATS_URL), adds the "nats" readiness check (a consumer
 // that cannot reach its broker does not do its job) and consumes order events as a background
-// loop, once the streams exist.
+// loop, once the dead-letter stream exists (the ORDERS stream is the producer's: the consumer
+// waits for it).
 func startConsumer(rt *service.Runtime, r consumer.Recorder) error {
 	ackWait := events.DefaultAckWait
 	if v := rt.Getenv("NOTIFICATIONS_ACK_WAIT"); v != "" {
@@ -46,7 +48,7 @@ func startConsumer(rt *service.Runtime, r consumer.Recorder) error {
 	}
 	rt.Logger.Info("order events consumer configured", "nats", rt.Config.NATSURL, "stream", cfg.Stream, "durable", cfg.Durable, "ack_wait", ackWait.String())
 	rt.Go(func(ctx context.Context) error {
-		if err := events.EnsureStreamsRetry(ctx, js, rt.Logger); err != nil {
+		if err := events.EnsureStreamsRetry(ctx, js, rt.Logger, events.StreamsOf(identity.Service(rt.Config.Name))...); err != nil {
 			if errors.Is(err, ctx.Err()) {
 				return nil
 			}

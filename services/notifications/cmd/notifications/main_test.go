@@ -41,7 +41,7 @@ func TestBinaryServesRecordedNotifications(t *testing.T) {
 		env := kittest.Start(t, []spiffeid.ID{identity.Edge, identity.Service("orders")})
 		bin := kittest.Build(t, "mercato.dev/services/notifications/cmd/notifications")
 		p := env.StartService(t, "notifications", bin, map[string]string{
-			"NOTIFICATIONS_DATABASE_URL": url, "NATS_URL": eventstest.Embedded(t, "", 0).URL(),
+			"NOTIFICATIONS_DATABASE_URL": url, "NATS_URL": eventstest.StartBroker(t, env, "", 0).URL(),
 		})
 
 		userCtx, info := connect.NewClientContext(ctx)

@@ -28,45 +28,31 @@ import (
 	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
 	"mercato.dev/services/kit/claims"
 	"mercato.dev/services/kit/events"
-	"mercato.dev/services/kit/events/embedded"
 	"mercato.dev/services/kit/events/eventstest"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 )
 
 // The events scenarios: orders (and payments) write their events through the outbox, the relay
-// publishes them to a NATS JetStream server the test owns (stopped and restarted on the same
+// publishes them to the platform's broker (mTLS, per-identity permissions), run by the test (stopped and restarted on the same
 // store and port at will), and the real notifications binary consumes the ORDERS stream into
 // its PostgreSQL database, which the test reads. Each test has its own broker, so the fixed
 // stream names (ORDERS, PAYMENTS, DLQ) never collide.
 
 const notificationsPkg = "mercato.dev/services/notifications/cmd/notifications"
 
-// broker is an embedded NATS server that the test stops and starts again, on the same store
-// and port, so that the services' connections find it again.
-type broker struct {
-	t    *testing.T
-	dir  string
-	port int
-	srv  *embedded.Server
-}
+// broker is the platform's broker (mTLS, per-identity permissions) that the test stops and
+// starts again, on the same store and port, so that the services' connections find it again.
+type broker struct{ *eventstest.Broker }
 
-func newBroker(t *testing.T) *broker {
-	t.Helper()
-	b := &broker{t: t, dir: t.TempDir()}
-	b.srv = eventstest.Embedded(t, b.dir, 0)
-	b.port = b.srv.Port()
-	return b
-}
-
-func (b *broker) url() string { return "nats://127.0.0.1:" + strconv.Itoa(b.port) }
-func (b *broker) stop()       { b.srv.Shutdown() }
-func (b *broker) start()      { b.srv = eventstest.Embedded(b.t, b.dir, b.port) }
+func (b broker) url() string { return b.URL() }
+func (b broker) stop()       { b.Shutdown() }
+func (b broker) start()      { b.Restart() }
 
 // eventsPlatform is the platform plus its broker and the notifications service.
 type eventsPlatform struct {
 	*platform
-	broker          *broker
+	broker          broker
 	notifications   *kittest.Process
 	notificationsDB *sql.DB
 	js              jetstream.JetStream // the test's own connection to the broker
@@ -74,9 +60,9 @@ type eventsPlatform struct {
 
 func startEventsPlatform(t *testing.T, s setup) *eventsPlatform {
 	t.Helper()
-	b := newBroker(t)
-	s.natsURL = b.url()
-	p := &eventsPlatform{platform: startPlatform(t, s), broker: b}
+	p := &eventsPlatform{platform: startPlatform(t, s)}
+	b := broker{p.platform.broker}
+	p.broker = b
 	url := dbtest.Postgres(t)
 	if s.notificationsBin == "" {
 		s.notificationsBin = kittest.Build(t, notificationsPkg)
@@ -87,7 +73,7 @@ func startEventsPlatform(t *testing.T, s setup) *eventsPlatform {
 	}
 	p.notifications = p.env.StartService(t, "notifications", s.notificationsBin, env)
 	p.notificationsDB = dbtest.Open(t, url, notificationsmigrate.Migrations).SQL()
-	_, p.js = eventstest.Connect(t, b.url())
+	_, p.js = b.Inspect(t)
 	return p
 }
 
@@ -174,6 +160,46 @@ func (p *eventsPlatform) placeConfirmed(customer claims.Claims, product string, 
 
 // streamCount is the number of messages the stream holds.
 func (p *eventsPlatform) streamCount(stream string) int { return eventstest.Count(p.t, p.js, stream) }
+
+// TestEventsAcrossRotations: with every SVID (services', broker's, the test's) living 4 s and a
+// CA rotation of the issuer a third of the way in, orders placed one after another for 24 s each
+// get exactly one notification: orders' relay and notifications' consumer retire their broker
+// connections before the SVIDs they were made with expire and reconnect with new ones, losing
+// and doubling nothing.
+func TestEventsAcrossRotations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("24 s rotation scenario; runs in the full suite")
+	}
+	const (
+		ttl      = 4 * time.Second
+		duration = 24 * time.Second
+	)
+	p := startEventsPlatform(t, setup{svidTTL: ttl, ordersEnv: map[string]string{"LOG_LEVEL": "info"}}) // logs each retirement
+	customer := p.customer()
+	product := p.product(10000)
+	rotate := time.AfterFunc(duration/3, func() {
+		if err := p.env.Issuer.RotateCA(); err != nil {
+			t.Errorf("rotate CA: %v", err)
+		}
+	})
+	defer rotate.Stop()
+	placed := 0
+	for start := time.Now(); time.Since(start) < duration; placed++ {
+		p.placeConfirmed(customer, product, 1, 1)
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := p.awaitNotified(placed, time.Minute)
+	if n := p.streamCount("ORDERS"); n != placed {
+		t.Errorf("ORDERS holds %d events for %d orders", n, placed)
+	}
+	retiredOrders := strings.Count(p.orders.Logs(), "nats connection retired")
+	retiredNotifications := strings.Count(p.notifications.Logs(), "nats connection retired")
+	t.Logf("%d orders → %d notifications (the last %s after the last order); broker connections retired: orders %d, notifications %d",
+		placed, placed, took.Round(time.Millisecond), retiredOrders, retiredNotifications)
+	if retiredOrders < 3 || retiredNotifications < 3 {
+		t.Errorf("broker connections retired: orders %d, notifications %d in %s with a %s TTL; want ≥ 3 each", retiredOrders, retiredNotifications, duration, ttl)
+	}
+}
 
 // TestBrokerOutage: with the broker stopped, orders keeps accepting and confirming orders (the
 // outbox holds their events) and stays ready, while notifications reports not ready; once the

@@ -28,7 +28,8 @@ import (
 
 // The platform under test: the real binaries of customers, inventory, payments and orders,
 // each with its own database, talking mTLS with SVIDs from the test's issuer, and publishing
-// their events to a NATS JetStream server of the test's own (never the local stack's). The test
+// their events to the platform's broker (mTLS, per-identity permissions) run by the test (never
+// the local stack's). The test
 // process holds the edge's identity and calls as the edge does, forwarding end-user claims.
 
 const ordersPkg = "mercato.dev/services/orders/cmd/orders"
@@ -44,6 +45,7 @@ var (
 type platform struct {
 	t                                      *testing.T
 	env                                    *kittest.Env
+	broker                                 *eventstest.Broker
 	natsURL                                string
 	customers, inventory, payments, orders *kittest.Process
 }
@@ -53,23 +55,26 @@ type setup struct {
 	ordersDB, inventoryDB string            // database URLs; empty: SQLite in the data directory
 	ordersBin             string            // empty: the plain build
 	ordersEnv             map[string]string // extra settings of orders
-	natsURL               string            // empty: an embedded NATS server of the test's
 	notificationsBin      string            // events tests: empty for the plain build
 	notificationsEnv      map[string]string // events tests: extra settings of notifications
+	svidTTL               time.Duration     // lifetime of every SVID; 0: the issuer's default (1h)
 }
 
 func startPlatform(t *testing.T, s setup) *platform {
 	t.Helper()
-	if s.natsURL == "" {
-		s.natsURL = eventstest.Embedded(t, "", 0).URL()
+	var opts []kittest.Option
+	if s.svidTTL > 0 {
+		opts = append(opts, kittest.WithSVIDTTL(s.svidTTL))
 	}
-	p := &platform{t: t, env: kittest.Start(t, []spiffeid.ID{identity.Edge}), natsURL: s.natsURL}
+	p := &platform{t: t, env: kittest.Start(t, []spiffeid.ID{identity.Edge}, opts...)}
+	p.broker = eventstest.StartBroker(t, p.env, "", 0)
+	p.natsURL = p.broker.URL()
 	p.customers = p.env.StartService(t, "customers", kittest.Build(t, "mercato.dev/services/customers/cmd/customers"), map[string]string{
 		"CUSTOMERS_ARGON2_MEMORY_KIB": "8192", "LOG_LEVEL": "warn",
 	})
 	p.inventory = p.env.StartService(t, "inventory", kittest.Build(t, "mercato.dev/services/inventory/cmd/inventory"), withDB("INVENTORY", s.inventoryDB, nil))
 	p.payments = p.env.StartService(t, "payments", kittest.Build(t, "mercato.dev/services/payments/cmd/payments"), map[string]string{
-		"LOG_LEVEL": "warn", "NATS_URL": s.natsURL,
+		"LOG_LEVEL": "warn", "NATS_URL": p.natsURL,
 	})
 	if s.ordersBin == "" {
 		s.ordersBin = kittest.Build(t, ordersPkg)

@@ -29,16 +29,18 @@ func (s *Saga) start(parent context.Context, o order.Order) {
 // is unavailable; then it gives the lease back for a later retry.
 func (s *Saga) drive(ctx context.Context, o order.Order) {
 	id := o.ID
-	defer s.waiters.wake(id)
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go s.keepLease(ctx, cancel, id)
 
 	if o.Settled() { // settled between being listed and claimed
+		defer s.waiters.wake(id, order.Order{}, false)
 		s.release(ctx, o, o.Attempts, time.Time{})
 		return
 	}
 	o, err := s.run(ctx, o)
+	// Calls waiting here get the settled order as it was stored; any other end makes them read.
+	defer func() { s.waiters.wake(id, o, err == nil) }()
 	switch {
 	case err == nil:
 	case errors.Is(err, order.ErrLeaseLost) || errors.Is(context.Cause(ctx), order.ErrLeaseLost):
@@ -48,31 +50,54 @@ func (s *Saga) drive(ctx context.Context, o order.Order) {
 	}
 }
 
-// run takes the saga's steps from where o is until it settles.
+// run takes the saga's steps from where o is (as stored) until it settles, and returns the
+// settled order as stored. Not every step is stored: see persists.
 func (s *Saga) run(ctx context.Context, o order.Order) (order.Order, error) {
 	if s.givenUp(o) {
 		s.log.Warn("saga gives up", "order_id", o.ID, "attempts", o.Attempts, "age", s.now().Sub(o.CreateTime))
 		next := o.Reject(order.ReasonDependencyUnavailable, o.MayHold())
+		next.UpdateTime = s.now()
 		if err := s.store.Advance(ctx, s.opts.Owner, o.Step, next); err != nil {
 			return o, err
 		}
 		o = next
 	}
+	stored := o.Step
 	for !o.Settled() {
 		next, err := s.step(ctx, o)
 		if err != nil {
 			return o, err
 		}
-		if err := s.store.Advance(ctx, s.opts.Owner, o.Step, next); err != nil {
-			return o, err
-		}
 		s.log.Debug("saga step", "order_id", o.ID, "from", o.Step, "to", next.Step, "status", next.Status)
+		if persists(next.Step) {
+			next.UpdateTime = s.now()
+			if err := s.store.Advance(ctx, s.opts.Owner, stored, next); err != nil {
+				return o, err
+			}
+			stored = next.Step
+			if next.Settled() {
+				next.Lease = order.Lease{} // given up with the last step, as in the store
+			}
+		}
 		if next.Step == order.StepStockReserved {
 			s.fault(FaultKillAfterReserve)
 		}
 		o = next
 	}
 	return o, nil
+}
+
+// persists reports whether the saga stores the order when it reaches step. It stores what a
+// resumed saga must know: that it may hold stock (priced: the reservation is attempted next),
+// that it compensates, and the outcome. The steps between are redone by a resumed saga, which
+// is safe because each is a read (the customer check, the prices) or idempotent per order (the
+// reservation), and cheaper than a commit each: three commits per confirmed order, not five.
+func persists(step order.Step) bool {
+	switch step {
+	case order.StepCustomerChecked, order.StepStockReserved:
+		return false
+	}
+	return true
 }
 
 // givenUp: a saga that is still placing the order has failed too often or for too long.

@@ -21,7 +21,7 @@ func (s *Saga) Place(ctx context.Context, r order.Request) (order.Order, error) 
 	o := order.New(r, now, s.lease(now))
 	switch err := s.store.Create(ctx, o); {
 	case err == nil:
-		s.start(ctx, o)
+		return s.run0(ctx, o)
 	case errors.Is(err, ErrDuplicate):
 		first, err := s.store.GetByKey(ctx, r.CustomerID, r.IdempotencyKey)
 		if err != nil {
@@ -33,6 +33,26 @@ func (s *Saga) Place(ctx context.Context, r order.Request) (order.Order, error) 
 		o = first
 	default:
 		return order.Order{}, err
+	}
+	return s.await(ctx, o, placed)
+}
+
+// run0 drives the order this call created and waits for it: the run hands over the order it
+// settled, so the answer needs no read; a run that pauses (a dependency is unavailable) leaves
+// the call to wait the general way.
+func (s *Saga) run0(ctx context.Context, o order.Order) (order.Order, error) {
+	w, done := s.waiters.wait(o.ID) // before the run starts, so that its wake cannot be missed
+	defer done()
+	waitCtx, cancel := context.WithDeadline(ctx, answerBy(ctx, s.opts.RunTimeout))
+	defer cancel()
+	s.start(ctx, o)
+	select {
+	case <-w.ch:
+		if settled, ok := w.result(); ok {
+			return settled, nil
+		}
+	case <-waitCtx.Done():
+		return s.refresh(ctx, o), nil
 	}
 	return s.await(ctx, o, placed)
 }
@@ -65,7 +85,7 @@ func (s *Saga) await(ctx context.Context, o order.Order, done func(order.Order) 
 // sleep takes the saga over if it needs a driver, then waits for a run in this process to wake
 // o, for the poll interval (which it doubles, up to 500ms), or for ctx to end.
 func (s *Saga) sleep(ctx context.Context, o order.Order, poll *time.Duration) {
-	wake, done := s.waiters.wait(o.ID)
+	w, done := s.waiters.wait(o.ID)
 	defer done()
 	if err := s.resume(ctx, o); err != nil && ctx.Err() == nil {
 		s.log.Warn("take over saga", "order_id", o.ID, "error", err.Error()) // the recovery loop will
@@ -73,7 +93,7 @@ func (s *Saga) sleep(ctx context.Context, o order.Order, poll *time.Duration) {
 	t := time.NewTimer(*poll)
 	defer t.Stop()
 	select {
-	case <-wake:
+	case <-w.ch:
 	case <-t.C:
 		*poll = min(2**poll, 500*time.Millisecond)
 	case <-ctx.Done():

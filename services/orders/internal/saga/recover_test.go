@@ -28,8 +28,10 @@ func TestUnavailableDependencyAnswersPendingThenRecovers(t *testing.T) {
 	if took := time.Since(start); took > 300*time.Millisecond {
 		t.Errorf("Place took %s with a 300ms deadline", took)
 	}
-	if o.Status != order.StatusPending || o.Step != order.StepStockReserved {
-		t.Fatalf("got %s/%s, want pending at stock_reserved", o.Status, o.Step)
+	// The reservation is not stored as a step of its own: the order stays at priced (which
+	// says it may hold stock) until the payment's outcome.
+	if o.Status != order.StatusPending || o.Step != order.StepPriced {
+		t.Fatalf("got %s/%s, want pending at priced", o.Status, o.Step)
 	}
 	f.deps.set(&f.deps.authorizeErr, nil)
 	o = f.eventually(t, o.ID, settled)
@@ -178,7 +180,7 @@ func TestLostLeaseStopsTheRun(t *testing.T) {
 	close(gate)
 	time.Sleep(100 * time.Millisecond)
 	got, _ := f.store.Get(context.Background(), o.ID)
-	if got.Step != order.StepStockReserved || got.Lease.Owner != "thief" {
+	if got.Step != order.StepPriced || got.Lease.Owner != "thief" {
 		t.Errorf("the run wrote after losing its lease: %s, owner %q", got.Step, got.Lease.Owner)
 	}
 }

@@ -112,7 +112,7 @@ func (s *Store) Advance(ctx context.Context, owner string, from order.Step, o or
 			Where(entorder.ID(o.ID), entorder.LeaseOwner(owner), entorder.SagaStepEQ(entorder.SagaStep(from))).
 			SetStatus(entorder.Status(o.Status)).SetSagaStep(entorder.SagaStep(o.Step)).
 			SetRejectReason(string(o.Reason)).SetCancelReason(o.CancelReason).SetNillablePaymentID(o.PaymentID).
-			SetUpdateTime(order.Now(time.Now()))
+			SetUpdateTime(updateTime(o))
 		if o.Total != nil {
 			u.SetTotalMinor(o.Total.Amount).SetCurrency(o.Total.Currency)
 		}
@@ -138,6 +138,14 @@ func (s *Store) Advance(ctx context.Context, owner string, from order.Step, o or
 		s.notify()
 	}
 	return err
+}
+
+// updateTime is when o changed: as the saga stamped it, or now.
+func updateTime(o order.Order) time.Time {
+	if o.UpdateTime.After(o.CreateTime) {
+		return o.UpdateTime
+	}
+	return order.Now(time.Now())
 }
 
 func priceItems(ctx context.Context, tx *orders.Tx, o order.Order) error {

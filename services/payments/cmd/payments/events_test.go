@@ -24,11 +24,10 @@ import (
 // is published once the broker is back on the same store and port.
 func TestBinaryPublishesEvents(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	broker := eventstest.Embedded(t, dir, 0)
 	env := kittest.Start(t, []spiffeid.ID{ordersSvc})
+	broker := eventstest.StartBroker(t, env, "", 0)
 	p := env.StartService(t, "payments", kittest.Build(t, "mercato.dev/services/payments/cmd/payments"), map[string]string{"NATS_URL": broker.URL()})
-	_, js := eventstest.Connect(t, broker.URL())
+	nc, js := broker.Inspect(t)
 	c := paymentsv1connect.NewPaymentServiceClient(env.HTTPClient(t, ordersSvc, paymentsSvc), "https://"+p.Addr)
 	authorize := func(method string) string {
 		t.Helper()
@@ -66,8 +65,12 @@ func TestBinaryPublishesEvents(t *testing.T) {
 	if res, err := http.Get("http://" + p.AdminAddr + "/readyz"); err != nil || res.StatusCode != http.StatusOK {
 		t.Errorf("payments not ready with the broker down: %v %v", res.Status, err)
 	}
-	broker = eventstest.Embedded(t, dir, broker.Port())
-	_, js = eventstest.Connect(t, broker.URL())
+	broker.Restart()
+	for start := time.Now(); !nc.IsConnected(); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the test's connection did not come back within 10s of the restart")
+		}
+	}
 	if msgs := awaitStream(t, js, "PAYMENTS", 4); msgs[3].Subject != events.PaymentAuthorized {
 		t.Errorf("event held during the outage: %s", msgs[3].Subject)
 	}

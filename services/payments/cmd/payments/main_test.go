@@ -34,7 +34,7 @@ func TestBinary(t *testing.T) {
 	t.Parallel()
 	env := kittest.Start(t, []spiffeid.ID{identity.Edge, ordersSvc})
 	bin := kittest.Build(t, "mercato.dev/services/payments/cmd/payments")
-	natsURL := eventstest.Embedded(t, "", 0).URL() // never the local stack's broker
+	natsURL := eventstest.StartBroker(t, env, "", 0).URL() // never the local stack's broker
 	dbtest.Each(t, func(t *testing.T, url string) {
 		vars := map[string]string{"NATS_URL": natsURL}
 		if strings.HasPrefix(url, "postgres") {

@@ -3,7 +3,8 @@
 // batch and before marking it sent.
 //
 // Environment: CRASHRELAY_DATABASE_URL (an orders database), CRASHRELAY_NATS_URL,
-// CRASHRELAY_OWNER, CRASHRELAY_LEASE (a duration).
+// CRASHRELAY_OWNER, CRASHRELAY_LEASE (a duration), SPIFFE_ENDPOINT_SOCKET (it connects to the
+// broker as orders).
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"mercato.dev/ent/database"
 	ordersmigrate "mercato.dev/ent/orders/migrate"
 	"mercato.dev/services/kit/events"
+	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/outbox"
 )
 
@@ -41,7 +43,12 @@ func run() error {
 	}
 	defer db.Close()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	nc, js, err := events.Connect(os.Getenv("CRASHRELAY_NATS_URL"), "crashrelay", logger)
+	src, err := identity.Open(ctx, os.Getenv("SPIFFE_ENDPOINT_SOCKET"), identity.Service("orders"))
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	nc, js, err := events.Connect(os.Getenv("CRASHRELAY_NATS_URL"), "crashrelay", src, logger)
 	if err != nil {
 		return err
 	}
