@@ -13,8 +13,10 @@ call() {
   curl -sS --max-time 10 --cacert "$CA" -H 'Content-Type: application/json' -d "$2" "${@:3}" "$EDGE/$1"
 }
 
-PRODUCT=$(call mercato.inventory.v1.InventoryService/ListProducts '{"pageSize": 5}' | jq -r '.products[0].productId')
-echo "first product: $PRODUCT"
+# The first product in stock (int64 fields such as available are JSON strings).
+PRODUCT=$(call mercato.inventory.v1.InventoryService/ListProducts '{"pageSize": 20}' |
+  jq -r '[.products[] | select((.available // "0" | tonumber) > 0)][0].productId')
+echo "first product in stock: $PRODUCT"
 
 # A bad request: HTTP 400, code invalid_argument; the violations (field paths and messages) are
 # a buf.validate.Violations detail (base64 protobuf in .details[].value).

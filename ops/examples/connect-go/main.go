@@ -53,12 +53,19 @@ func main() {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // every call has a deadline
 	defer cancel()
-	products, err := inventory.ListProducts(ctx, &inventoryv1.ListProductsRequest{PageSize: 5})
+	products, err := inventory.ListProducts(ctx, &inventoryv1.ListProductsRequest{PageSize: 20})
 	if err != nil {
 		log.Fatal(err)
 	}
+	var inStock *inventoryv1.Product
 	for _, p := range products.GetProducts() {
 		fmt.Printf("product %s %q, %d available\n", p.GetProductId(), p.GetName(), p.GetAvailable())
+		if inStock == nil && p.GetAvailable() > 0 {
+			inStock = p
+		}
+	}
+	if inStock == nil {
+		log.Fatal("no product in stock among the first 20")
 	}
 	_, err = customers.CreateCustomer(ctx, &customersv1.CreateCustomerRequest{Email: "not-an-email", Password: "short"})
 	if ce := new(connect.Error); errors.As(err, &ce) {
@@ -74,7 +81,7 @@ func main() {
 	order, err := orders.CreateOrder(authed, &ordersv1.CreateOrderRequest{
 		CustomerId:     signIn.GetCustomer().GetCustomerId(),
 		IdempotencyKey: uuid.NewString(), // retry with the same key: the same order, never a second
-		Items:          []*ordersv1.CreateOrderRequest_Item{{ProductId: products.GetProducts()[0].GetProductId(), Quantity: 1}},
+		Items:          []*ordersv1.CreateOrderRequest_Item{{ProductId: inStock.GetProductId(), Quantity: 1}},
 		PaymentMethod:  "pm_card_visa",
 	})
 	if err != nil {
