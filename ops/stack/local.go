@@ -153,7 +153,7 @@ func Summary(components []Component, dataDir string, addrs Addrs) string {
 		case c.Name == "xds":
 			fmt.Fprintf(&b, "  %-14s ADS %s, registration %s, admin http://%s\n", c.Name, addrs.XDSADS, addrs.XDSRegistration, addrs.XDSAdmin)
 		case c.Name == "storefront":
-			fmt.Fprintf(&b, "  %-14s %s (the web shop; it calls the edge)\n", c.Name, webURL())
+			fmt.Fprintf(&b, "  %-14s %s\n", c.Name, webURL())
 		case strings.HasPrefix(c.Name, "edge"):
 			fmt.Fprintf(&b, "  %-14s %s (CA %s)\n", c.Name, addrs.PublicURL(), filepath.Join(dataDir, "edge", "ca.pem"))
 		default:

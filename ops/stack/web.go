@@ -16,12 +16,13 @@ func WebAddr() string {
 	return storefront.DefaultAddr
 }
 
-// webURL is what the summary prints: the default address as the allowed origin's name.
+// webURL is what the summary prints: the default address as the allowed origin's name; another
+// address with a reminder that the edge must allow its origin.
 func webURL() string {
 	if a := WebAddr(); a != storefront.DefaultAddr {
-		return "http://" + a
+		return "http://" + a + " (the edge answers it only if edge/routes.yaml's cors.allow_origins lists it)"
 	}
-	return "http://localhost:5173"
+	return "http://localhost:5173 (the web shop; it calls the edge)"
 }
 
 // storefrontComponent is bin/storefront serving <root>/web/dist to call the edge at
