@@ -20,7 +20,7 @@ function edgeURL(): string {
 
 function chosenProtocol(): Protocol {
   const wanted = new URLSearchParams(location.search).get("protocol") ?? localStorage.getItem("mercato.protocol") ?? "json";
-  return wanted in protocols ? (wanted as Protocol) : "json";
+  return Object.hasOwn(protocols, wanted) ? (wanted as Protocol) : "json";
 }
 
 // ---- state ----
