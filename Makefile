@@ -49,7 +49,8 @@ generate:
 web: node_modules/.package-lock.json
 	npm run -w web check
 
-node_modules/.package-lock.json: package-lock.json package.json web/package.json proto/gen/ts/package.json
+# (not proto/gen/ts/package.json: generate.sh rewrites it on every run; the lock file records it)
+node_modules/.package-lock.json: package-lock.json package.json web/package.json
 	npm ci --no-audit --no-fund
 
 ## bench-go: the Go benchmarks of every module (go test -bench), each beside its in-process baseline
