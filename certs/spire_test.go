@@ -51,8 +51,8 @@ func TestSPIREConfigs(t *testing.T) {
 		settings map[string]string
 		plugins  []string // "Type name"
 	}{
-		{"spire/compose/server.conf", "server", serverSettings, []string{"DataStore sql", "KeyManager disk", "NodeAttestor join_token"}},
-		{"spire/compose/agent.conf", "agent", agentSettings, []string{"NodeAttestor join_token", "WorkloadAttestor docker", "WorkloadAttestor unix"}},
+		{"spire/compose/server.conf", "server", serverSettings, []string{"DataStore sql", "KeyManager disk", "NodeAttestor x509pop"}},
+		{"spire/compose/agent.conf", "agent", agentSettings, []string{"NodeAttestor x509pop", "WorkloadAttestor docker", "WorkloadAttestor unix"}},
 		{"spire/k8s/server.conf", "server", serverSettings, []string{"DataStore sql", "KeyManager disk", "NodeAttestor k8s_psat", "Notifier k8sbundle"}},
 		{"spire/k8s/agent.conf", "agent", agentSettings, []string{"NodeAttestor k8s_psat", "WorkloadAttestor k8s"}},
 	}

@@ -10,7 +10,12 @@
 // metadata; SDS calls need none.
 //
 // Every caller is attested from the socket itself: SO_PEERCRED gives its pid,
-// uid and gid, and /proc/<pid>/exe its executable. A caller receives the
+// uid and gid, and /proc/<pid>/exe its executable. What the caller runs is
+// recorded when its connection is accepted (executable path, device and
+// inode, effective uid and gid, and a pidfd on the process); every call on
+// the connection is refused once any of these has changed or the process is
+// gone, so a connection handed to another process is worth nothing after
+// the process that made it execs. A caller receives the
 // SVIDs of every registration [Entry] whose selectors all match it
 // ("unix:path:bin/orders", "unix:uid:1000", "unix:gid:1000"), the first
 // matching entry being its default; a caller matching none is refused with

@@ -17,6 +17,10 @@ type peerInfo struct {
 	UID  uint32
 	GID  uint32
 	proc *process // nil where the kernel gives no process handle
+	// bound is what the process was when its connection was accepted; every
+	// call on the connection must come from the same image (see attest).
+	bound    image
+	boundErr error // why the process could not be read at accept
 }
 
 // AuthType implements credentials.AuthInfo.
@@ -42,6 +46,7 @@ func (peerCredentials) ServerHandshake(conn net.Conn) (net.Conn, credentials.Aut
 		return nil, nil, fmt.Errorf("read peer credentials: %w", err)
 	}
 	info.SecurityLevel = credentials.NoSecurity
+	info.bound, info.boundErr = bindImage(info)
 	if info.proc == nil {
 		return conn, info, nil
 	}
@@ -73,4 +78,21 @@ type processConn struct {
 func (c *processConn) Close() error {
 	c.proc.release()
 	return c.Conn.Close()
+}
+
+// bindImage reads what the peer runs as its connection is accepted. It fails
+// when the process is already gone, or when its effective uid or gid is no
+// longer the one it connected with (a set-id exec since connect()).
+func bindImage(info peerInfo) (image, error) {
+	img, err := readImage(info.PID)
+	if err != nil {
+		return image{}, err
+	}
+	if info.proc != nil && !info.proc.alive() {
+		return image{}, fmt.Errorf("pid %d exited as it connected", info.PID)
+	}
+	if img.uid != info.UID || img.gid != info.GID {
+		return image{}, fmt.Errorf("uid/gid %d/%d at accept, %d/%d at connect", img.uid, img.gid, info.UID, info.GID)
+	}
+	return img, nil
 }

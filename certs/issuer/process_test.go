@@ -38,6 +38,15 @@ func TestMain(m *testing.M) {
 	if sock := os.Getenv(dialEnv); sock != "" {
 		os.Exit(dialAndExit(sock))
 	}
+	if arg := os.Getenv(trickEnv); arg != "" {
+		os.Exit(runTrick(arg))
+	}
+	if registered := os.Getenv(passedEnv); registered != "" {
+		os.Exit(runPassed(registered))
+	}
+	if os.Getenv(reapEnv) != "" {
+		os.Exit(runReap())
+	}
 	code := m.Run()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)

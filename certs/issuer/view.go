@@ -32,8 +32,14 @@ func (v view) svidKey() string {
 func (v view) bundleKey() string { return strconv.FormatUint(v.generation, 10) }
 
 // viewFor returns the caller's current view, or PermissionDenied when it
-// matches no registration entry.
+// matches no registration entry or is no longer the process attested when
+// its connection was accepted. Every response is built from a view, so every
+// call and every streamed update checks the binding again.
 func (i *Issuer) viewFor(c caller) (view, error) {
+	if err := c.unchanged(); err != nil {
+		i.log.Warn("refused caller: "+status.Convert(err).Message(), c.logAttrs()...)
+		return view{}, err
+	}
 	ids := i.registry.match(c)
 	if len(ids) == 0 {
 		i.log.Warn("refused caller: it matches no registration entry", c.logAttrs()...)

@@ -9,6 +9,7 @@ package dbtest
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -66,4 +67,29 @@ func Open(t testing.TB, url string, migrations database.Migrations) *database.DB
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// TerminateSessions ends every session connected to the PostgreSQL database at url
+// (pg_terminate_backend, as an administrator or a failover does) and returns how many it
+// ended. It touches only that database, never the server.
+func TerminateSessions(t testing.TB, url string) int {
+	t.Helper()
+	name, err := pgtemp.DatabaseName(url)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := sql.Open("pgx", pgtemp.ServerURL())
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = $1 AND pid <> pg_backend_pid()) AS ended`, name).Scan(&n)
+	if err != nil {
+		t.Fatalf("dbtest: terminate the sessions of %s: %v", name, err)
+	}
+	return n
 }

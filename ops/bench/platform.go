@@ -206,7 +206,8 @@ func (p *Platform) Stop(timeout time.Duration) error {
 	select {
 	case err := <-p.done:
 		if err != nil {
-			return fmt.Errorf("%s: mercato up: %w", p.Name, err)
+			log, _ := os.ReadFile(filepath.Join(p.Data, "launcher.log"))
+			return fmt.Errorf("%s: mercato up: %w: %s", p.Name, err, lastLines(string(log), 3))
 		}
 		return nil
 	case <-time.After(timeout):

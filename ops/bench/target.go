@@ -165,21 +165,25 @@ func Setup(ctx context.Context, p *Pool, n int) (*Fixture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin sign-in (%s): %w", p.target.AdminEmail, err)
 	}
-	callCtx, cancel := context.WithTimeout(ctx, p.target.timeout())
-	defer cancel()
-	res, err := c.Inventory.CreateProduct(withToken(callCtx, admin.Token), &inventoryv1.CreateProductRequest{
-		Sku: "BENCH-" + strings.ToUpper(runID), Name: "Benchmark product " + runID, Description: "created by the load generator",
-		Price: &moneyv1.Money{AmountMinor: 990, Currency: "EUR"}, InitialStock: ampleStock,
+	var res *inventoryv1.CreateProductResponse
+	err = retry(ctx, func() error {
+		callCtx, cancel := context.WithTimeout(ctx, p.target.timeout())
+		defer cancel()
+		res, err = c.Inventory.CreateProduct(withToken(callCtx, admin.Token), &inventoryv1.CreateProductRequest{
+			Sku: "BENCH-" + strings.ToUpper(runID), Name: "Benchmark product " + runID, Description: "created by the load generator",
+			Price: &moneyv1.Money{AmountMinor: 990, Currency: "EUR"}, InitialStock: ampleStock,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create product as admin: %w", err)
 	}
 	f.ProductID = res.GetProduct().GetProductId()
 
-	// Sign-ups and sign-ins hash passwords (Argon2id): a few at a time.
+	// Sign-ups and sign-ins hash passwords (Argon2id, 64 MiB): two at a time.
 	var wg sync.WaitGroup
 	errs := make([]error, n)
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, 2)
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -198,26 +202,55 @@ func Setup(ctx context.Context, p *Pool, n int) (*Fixture, error) {
 
 const customerPassword = "bench-password-1234"
 
+// signUp creates the customer and signs it in. A retried sign-up whose first attempt did
+// create the customer (its answer was lost to a timeout) finds it already there: fine.
 func signUp(ctx context.Context, p *Pool, c *Clients, email string) (Customer, error) {
-	callCtx, cancel := context.WithTimeout(ctx, p.target.timeout())
-	defer cancel()
-	_, err := c.Customers.CreateCustomer(callCtx, &customersv1.CreateCustomerRequest{
-		Email: email, Password: customerPassword, DisplayName: "Bench customer",
+	err := retry(ctx, func() error {
+		callCtx, cancel := context.WithTimeout(ctx, p.target.timeout())
+		defer cancel()
+		_, err := c.Customers.CreateCustomer(callCtx, &customersv1.CreateCustomerRequest{
+			Email: email, Password: customerPassword, DisplayName: "Bench customer",
+		})
+		return err
 	})
-	if err != nil {
+	if err != nil && connect.CodeOf(err) != connect.CodeAlreadyExists {
 		return Customer{}, fmt.Errorf("sign up %s: %w", email, err)
 	}
 	return signIn(ctx, p, c, email, customerPassword)
 }
 
 func signIn(ctx context.Context, p *Pool, c *Clients, email, password string) (Customer, error) {
-	callCtx, cancel := context.WithTimeout(ctx, p.target.timeout())
-	defer cancel()
-	res, err := c.Customers.SignIn(callCtx, &customersv1.SignInRequest{Email: email, Password: password})
+	var res *customersv1.SignInResponse
+	err := retry(ctx, func() (err error) {
+		callCtx, cancel := context.WithTimeout(ctx, p.target.timeout())
+		defer cancel()
+		res, err = c.Customers.SignIn(callCtx, &customersv1.SignInRequest{Email: email, Password: password})
+		return err
+	})
 	if err != nil {
 		return Customer{}, fmt.Errorf("sign in %s: %w", email, err)
 	}
 	return Customer{ID: res.GetCustomer().GetCustomerId(), Email: email, Token: res.GetAccessToken()}, nil
+}
+
+// retry repeats a set-up call that timed out or found its upstream unavailable (password
+// hashing on a busy machine can outlast the edge's route timeout), up to 5 attempts.
+func retry(ctx context.Context, call func() error) error {
+	var err error
+	for attempt := range 5 {
+		if err = call(); err == nil {
+			return nil
+		}
+		if code := connect.CodeOf(err); code != connect.CodeUnavailable && code != connect.CodeDeadlineExceeded {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+		}
+	}
+	return err
 }
 
 // withToken returns ctx whose calls carry "Authorization: Bearer token".

@@ -164,16 +164,22 @@ func TestJWT(t *testing.T) {
 			if err := a.Call(withToken(ctx, alice), c.procedure, c.req, c.res); err != nil {
 				t.Errorf("alice %s on her own: %v", c.procedure, err)
 			}
-			// bob, with a valid token, on alice's resources (CreateOrder: customer_id is alice).
-			if err := a.Call(withToken(ctx, bob), c.procedure, c.req, c.res); connect.CodeOf(err) != connect.CodePermissionDenied {
-				t.Errorf("bob %s on alice's: %v, want permission_denied", c.procedure, err)
+			// bob, with a valid token, on alice's resources: answered as if they did not exist
+			// (not_found), so that bob cannot probe which IDs exist; CreateOrder in alice's name
+			// is refused outright (permission_denied).
+			want := connect.CodeNotFound
+			if c.procedure == ordersv1connect.OrderServiceCreateOrderProcedure {
+				want = connect.CodePermissionDenied
 			}
-			if err := jc.Call(withToken(ctx, bob), c.procedure, c.req, c.res); codeOf(err) != connect.CodePermissionDenied {
-				t.Errorf("bob %s on alice's (JSON): %v, want permission_denied", c.procedure, err)
+			if err := a.Call(withToken(ctx, bob), c.procedure, c.req, c.res); connect.CodeOf(err) != want {
+				t.Errorf("bob %s on alice's: %v, want %v", c.procedure, err, want)
+			}
+			if err := jc.Call(withToken(ctx, bob), c.procedure, c.req, c.res); codeOf(err) != want {
+				t.Errorf("bob %s on alice's (JSON): %v, want %v", c.procedure, err, want)
 			}
 		}
-		if _, err := a.orders.CancelOrder(withToken(ctx, bob), &ordersv1.CancelOrderRequest{OrderId: aliceOrder}); connect.CodeOf(err) != connect.CodePermissionDenied {
-			t.Errorf("bob cancels alice's order: %v, want permission_denied", err)
+		if _, err := a.orders.CancelOrder(withToken(ctx, bob), &ordersv1.CancelOrderRequest{OrderId: aliceOrder}); connect.CodeOf(err) != connect.CodeNotFound {
+			t.Errorf("bob cancels alice's order: %v, want not_found", err)
 		}
 		// Alice's order list: her two orders, none of bob's; bob's list is empty.
 		mine, err := a.orders.ListOrders(withToken(ctx, alice), &ordersv1.ListOrdersRequest{CustomerId: aliceID})
@@ -246,8 +252,8 @@ func TestJWT(t *testing.T) {
 		}
 		// bob's token, forged claims naming alice.
 		if _, err := a.orders.GetOrder(withToken(withHeader(ctx, claims.Header, claims.Encode(claims.Claims{Subject: aliceID, Roles: []string{"customer"}})), bob),
-			&ordersv1.GetOrderRequest{OrderId: aliceOrder}); connect.CodeOf(err) != connect.CodePermissionDenied {
-			t.Errorf("bob's GetOrder of alice's order with claims forged as alice: %v, want permission_denied", err)
+			&ordersv1.GetOrderRequest{OrderId: aliceOrder}); connect.CodeOf(err) != connect.CodeNotFound {
+			t.Errorf("bob's GetOrder of alice's order with claims forged as alice: %v, want not_found", err)
 		}
 		// An anonymous route with the forged header is answered as anonymous.
 		if _, err := a.inventory.ListProducts(forged, &inventoryv1.ListProductsRequest{}); err != nil {

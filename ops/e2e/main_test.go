@@ -312,12 +312,12 @@ func startPlatform(tb testing.TB) *platform {
 // the data directory, the Workload API socket and the ports adapted.
 func startBroker(tb testing.TB, bin, socket string) *proc {
 	data := tb.TempDir()
-	defaults, err := stack.LocalAddrs(func(string) string { return "" })
+	env := map[string]string{}
+	addrs, err := stack.LocalAddrs(func(string) string { return "" }) // mercato up's defaults
 	if err != nil {
 		tb.Fatal(err)
 	}
-	env := map[string]string{}
-	for _, kv := range append(stack.Broker(data, defaults).Env, "MERCATO_DATA="+data) {
+	for _, kv := range append(stack.Broker(data, addrs).Env, "MERCATO_DATA="+data) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}

@@ -1,8 +1,9 @@
 // Package stack runs the whole Mercato platform on one machine without Docker: the local SPIFFE
 // issuer, the event broker (bin/broker), the xDS control plane, the five services on SQLite, and the edge (Envoy when one is
 // installed, the dev edge otherwise). It starts each process once the ones it needs are ready,
-// waits until every one reports ready, and stops them all, in reverse order, on cancellation or
-// when any of them dies.
+// waits until every one reports ready, restarts a process that exits (with exponential backoff,
+// leaving one that crash-loops stopped while the others keep serving), and stops them all, in
+// reverse order, on cancellation.
 package stack
 
 import (
@@ -71,24 +72,27 @@ type Stack struct {
 	LogDir       string        // each component's output goes to <LogDir>/<name>.log
 	ReadyTimeout time.Duration // per component
 	Logger       *slog.Logger
+	Restart      RestartPolicy // what happens when a component exits while the stack serves
 }
 
 type running struct {
 	Component
 	cmd  *exec.Cmd
-	done chan error
+	done chan struct{} // closed once the process has exited; err is then set
+	err  error         // of cmd.Wait
 	log  *os.File
 }
 
-// Run starts every component, calls ready once all are ready, and blocks until ctx ends or a
-// component exits; then it stops the rest gracefully.
+// Run starts every component, calls ready once all are ready, and blocks until ctx ends,
+// supervising them meanwhile (see [RestartPolicy]); then it stops them gracefully, in reverse
+// order. A component that fails to start or to become ready stops the stack.
 func (s *Stack) Run(ctx context.Context, ready func()) error {
 	if err := os.MkdirAll(s.LogDir, 0o755); err != nil {
 		return err
 	}
 	var procs []*running
 	defer func() { s.stop(procs) }()
-	exited := make(chan string, len(s.Components))
+	exited := make(chan *running, len(s.Components))
 	for _, c := range s.Components {
 		p, err := s.start(c, exited)
 		if err != nil {
@@ -102,15 +106,10 @@ func (s *Stack) Run(ctx context.Context, ready func()) error {
 	if ready != nil {
 		ready()
 	}
-	select {
-	case <-ctx.Done():
-		return nil
-	case name := <-exited:
-		return fmt.Errorf("%s exited unexpectedly; see %s", name, filepath.Join(s.LogDir, name+".log"))
-	}
+	return s.supervise(ctx, procs, exited)
 }
 
-func (s *Stack) start(c Component, exited chan<- string) (*running, error) {
+func (s *Stack) start(c Component, exited chan<- *running) (*running, error) {
 	logFile, err := os.OpenFile(filepath.Join(s.LogDir, c.Name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
@@ -123,11 +122,11 @@ func (s *Stack) start(c Component, exited chan<- string) (*running, error) {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", c.Name, err)
 	}
-	p := &running{Component: c, cmd: cmd, done: make(chan error, 1), log: logFile}
+	p := &running{Component: c, cmd: cmd, done: make(chan struct{}), log: logFile}
 	go func() {
-		err := cmd.Wait()
-		p.done <- err
-		exited <- c.Name
+		p.err = cmd.Wait()
+		close(p.done)
+		exited <- p
 	}()
 	s.Logger.Info("started", "component", c.Name, "pid", cmd.Process.Pid)
 	return p, nil
@@ -151,19 +150,25 @@ func (s *Stack) waitReady(ctx context.Context, p *running) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case err := <-p.done:
-			p.done <- err
-			return fmt.Errorf("%s exited before it was ready (%v); see %s", p.Name, err, p.log.Name())
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready (%v); see %s", p.Name, p.err, p.log.Name())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 	return fmt.Errorf("%s not ready after %s: %v; see %s", p.Name, s.ReadyTimeout, last, p.log.Name())
 }
 
-// stop sends SIGTERM in reverse start order and waits for each process (SIGKILL after 25 s).
+// stop sends SIGTERM in reverse start order and waits for each process (SIGKILL after 25 s);
+// a process that has already exited is skipped.
 func (s *Stack) stop(procs []*running) {
 	for i := len(procs) - 1; i >= 0; i-- {
 		p := procs[i]
+		select {
+		case <-p.done:
+			p.log.Close()
+			continue
+		default:
+		}
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.done:

@@ -3,6 +3,7 @@ package rules_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"buf.build/go/protovalidate"
@@ -71,6 +72,8 @@ var celRuleIDs = []string{
 	"reserve_stock.unique_products",
 	"update_customer.at_least_one_field",
 	"update_product.at_least_one_field",
+	"string.no_nul",
+	"money.currency",
 }
 
 func TestRules(t *testing.T) {
@@ -118,6 +121,39 @@ func TestRules(t *testing.T) {
 			want: []string{"items [create_order.unique_products]", "items[1].quantity"},
 		},
 		{
+			name: "order naming a product twice, in upper and lower case",
+			msg: func() proto.Message {
+				m := validOrder()
+				m.Items[1].ProductId = strings.ToUpper(productA)
+				return m
+			}(),
+			want: []string{"items [create_order.unique_products]"},
+		},
+		{
+			name: "order with NUL in the idempotency key",
+			msg: func() proto.Message {
+				m := validOrder()
+				m.IdempotencyKey = "checkout\x00-0001"
+				return m
+			}(),
+			want: []string{"idempotency_key [string.no_nul]"},
+		},
+		{
+			name: "cancel order with NUL in the reason",
+			msg:  &ordersv1.CancelOrderRequest{OrderId: orderID, Reason: "changed\x00mind"},
+			want: []string{"reason [string.no_nul]"},
+		},
+		{
+			name: "list orders with NUL in the page token",
+			msg:  &ordersv1.ListOrdersRequest{CustomerId: customerID, PageToken: "\x00"},
+			want: []string{"page_token [string.no_nul]"},
+		},
+		{
+			name: "list notifications with NUL in the page token",
+			msg:  &notificationsv1.ListNotificationsRequest{CustomerId: customerID, PageToken: "\x00"},
+			want: []string{"page_token [string.no_nul]"},
+		},
+		{
 			name: "order with 51 items",
 			msg: func() proto.Message {
 				m := validOrder()
@@ -133,7 +169,7 @@ func TestRules(t *testing.T) {
 		{
 			name: "list orders with page size 101 and huge token",
 			msg: &ordersv1.ListOrdersRequest{
-				CustomerId: customerID, PageSize: 101, PageToken: string(make([]byte, 513)),
+				CustomerId: customerID, PageSize: 101, PageToken: strings.Repeat("a", 513),
 			},
 			want: []string{"page_size", "page_token"},
 		},
@@ -149,6 +185,21 @@ func TestRules(t *testing.T) {
 			name: "sign-up with bad email, short password, empty name",
 			msg:  &customersv1.CreateCustomerRequest{Email: "ada.example.com", Password: "short"},
 			want: []string{"display_name", "email", "password"},
+		},
+		{
+			name: "sign-up with NUL in email, password and name",
+			msg:  &customersv1.CreateCustomerRequest{Email: "ada\x00@example.com", Password: "correct\x00horse", DisplayName: "A\x00da"},
+			want: []string{"display_name [string.no_nul]", "email", "password [string.no_nul]"},
+		},
+		{
+			name: "sign-in with NUL in the password",
+			msg:  &customersv1.SignInRequest{Email: "ada@example.com", Password: "correct horse\x00"},
+			want: []string{"password [string.no_nul]"},
+		},
+		{
+			name: "update customer with NUL in name and email",
+			msg:  &customersv1.UpdateCustomerRequest{CustomerId: customerID, DisplayName: proto.String("\x00"), Email: proto.String("a@b.c\x00")},
+			want: []string{"display_name [string.no_nul]", "email"},
 		},
 		{
 			name: "update customer setting nothing",
@@ -180,7 +231,41 @@ func TestRules(t *testing.T) {
 			msg: &inventoryv1.CreateProductRequest{
 				Sku: "MUG-001", Name: "Mug", Price: &moneyv1.Money{AmountMinor: -1, Currency: "eur"},
 			},
-			want: []string{"price.amount_minor", "price.currency"},
+			want: []string{"price.amount_minor", "price.currency [money.currency]"},
+		},
+		{
+			name: "product in three letters that are no currency",
+			msg:  &inventoryv1.CreateProductRequest{Sku: "MUG-001", Name: "Mug", Price: &moneyv1.Money{AmountMinor: 1, Currency: "ABC"}},
+			want: []string{"price.currency [money.currency]"},
+		},
+		{
+			name: "product priced in gold (XAU: ISO 4217, not money here)",
+			msg:  &inventoryv1.CreateProductRequest{Sku: "MUG-001", Name: "Mug", Price: &moneyv1.Money{AmountMinor: 1, Currency: "XAU"}},
+			want: []string{"price.currency [money.currency]"},
+		},
+		{
+			name: "product priced in XOF",
+			msg:  &inventoryv1.UpdateProductRequest{ProductId: productA, Price: &moneyv1.Money{AmountMinor: 1, Currency: "XOF"}},
+		},
+		{
+			name: "product with NUL in name and description",
+			msg:  &inventoryv1.CreateProductRequest{Sku: "MUG-001", Name: "Mu\x00g", Description: "\x00", Price: eur(1)},
+			want: []string{"description [string.no_nul]", "name [string.no_nul]"},
+		},
+		{
+			name: "product update with NUL in name and description",
+			msg:  &inventoryv1.UpdateProductRequest{ProductId: productA, Name: proto.String("a\x00"), Description: proto.String("b\x00")},
+			want: []string{"description [string.no_nul]", "name [string.no_nul]"},
+		},
+		{
+			name: "adjust stock with NUL in the reason",
+			msg:  &inventoryv1.AdjustStockRequest{ProductId: productA, Delta: 1, Reason: "found\x00"},
+			want: []string{"reason [string.no_nul]"},
+		},
+		{
+			name: "list products with NUL in the page token",
+			msg:  &inventoryv1.ListProductsRequest{PageToken: "abc\x00"},
+			want: []string{"page_token [string.no_nul]"},
 		},
 		{
 			name: "update product setting nothing",
@@ -200,6 +285,13 @@ func TestRules(t *testing.T) {
 			name: "reserve the same product twice",
 			msg: &inventoryv1.ReserveStockRequest{OrderId: orderID, Items: []*inventoryv1.ReservationItem{
 				{ProductId: productA, Quantity: 1}, {ProductId: productA, Quantity: 2},
+			}},
+			want: []string{"items [reserve_stock.unique_products]"},
+		},
+		{
+			name: "reserve the same product twice, in upper and lower case",
+			msg: &inventoryv1.ReserveStockRequest{OrderId: orderID, Items: []*inventoryv1.ReservationItem{
+				{ProductId: productA, Quantity: 1}, {ProductId: strings.ToUpper(productA), Quantity: 2},
 			}},
 			want: []string{"items [reserve_stock.unique_products]"},
 		},

@@ -1,27 +1,65 @@
 #!/bin/sh
-# Registration entries for compose.yaml: the SPIFFE IDs of
-# certs/registrations.yaml, each selected by its compose service's label
-# (the docker workload attestor). Idempotent: an existing entry is kept.
+# Registration entries: the SPIFFE IDs of certs/registrations.yaml, under one node entry that
+# the agent holding the x509pop certificate of `make compose-bootstrap` matches. Idempotent: an
+# existing entry is kept. SVID lifetimes are the server's (default_x509_svid_ttl in
+# server.conf): entries set none.
+#
+# SELECTOR chooses how workloads are recognised:
+#   docker (default)  docker:label:com.docker.compose.service:<service>: the compose services
+#   unix              unix:path:$BIN_DIR/<binary>: the same IDs for binaries on one host (the
+#                     agent's unix attestor, discover_workload_path = true); BIN_DIR defaults
+#                     to ./bin and must be absolute or relative to the current directory
 #
 #   SPIRE_SERVER="docker compose exec -T spire-server /opt/spire/bin/spire-server" \
 #     certs/spire/compose/entries.sh
+#   SELECTOR=unix BIN_DIR=$PWD/bin SPIRE_SERVER="spire-server -socketPath …" certs/spire/compose/entries.sh
 set -eu
 
 SPIRE_SERVER=${SPIRE_SERVER:-spire-server}
-# The agent joins with a token generated for this ID (README.md).
+SELECTOR=${SELECTOR:-docker}
+# The node alias every agent with the x509pop certificate of this CN gets (make compose-bootstrap,
+# certs/cmd/spire-x509pop -cn).
 AGENT_ID=spiffe://mercato.local/agent/compose
+AGENT_CN=${AGENT_CN:-mercato-compose-agent}
 
-# entry SPIFFE_ID SERVICE: the container of compose service SERVICE gets SPIFFE_ID.
+case "$SELECTOR" in
+docker) ;;
+unix)
+    BIN_DIR=${BIN_DIR:-bin}
+    BIN_DIR=$(cd "$BIN_DIR" && pwd)
+    ;;
+*)
+    echo "SELECTOR=$SELECTOR: want docker or unix" >&2
+    exit 2
+    ;;
+esac
+
+exists() {
+    $SPIRE_SERVER entry show -spiffeID "$1" | grep -q "Entry ID"
+}
+
+if exists "$AGENT_ID"; then
+    echo "kept    $AGENT_ID"
+else
+    $SPIRE_SERVER entry create -node \
+        -spiffeID "$AGENT_ID" \
+        -selector "x509pop:subject:cn:$AGENT_CN"
+fi
+
+# entry SPIFFE_ID NAME: the compose service NAME, or the binary bin/NAME, gets SPIFFE_ID.
 entry() {
-    if $SPIRE_SERVER entry show -spiffeID "$1" | grep -q "Entry ID"; then
+    if exists "$1"; then
         echo "kept    $1"
         return
     fi
+    case "$SELECTOR" in
+    docker) selector="docker:label:com.docker.compose.service:$2" ;;
+    unix) selector="unix:path:$BIN_DIR/$2" ;;
+    esac
     $SPIRE_SERVER entry create \
         -parentID "$AGENT_ID" \
         -spiffeID "$1" \
-        -selector "docker:label:com.docker.compose.service:$2" \
-        -x509SVIDTTL 3600
+        -selector "$selector"
 }
 
 entry spiffe://mercato.local/svc/customers     customers

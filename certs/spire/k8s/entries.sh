@@ -2,7 +2,8 @@
 # Registration entries for Kubernetes: the SPIFFE IDs of
 # certs/registrations.yaml, each selected by namespace and service account
 # (the k8s workload attestor), under one node entry that every agent of
-# cluster "mercato" matches. Idempotent: an existing entry is kept.
+# cluster "mercato" matches. Idempotent: an existing entry is kept. SVID lifetimes are the
+# server's (default_x509_svid_ttl in server.conf): entries set none.
 #
 #   SPIRE_SERVER="kubectl exec -i -n spire spire-server-0 -c spire-server -- /opt/spire/bin/spire-server" \
 #     certs/spire/k8s/entries.sh
@@ -38,8 +39,7 @@ entry() {
         -parentID "$NODE_ID" \
         -spiffeID "$1" \
         -selector "k8s:ns:$NAMESPACE" \
-        -selector "k8s:sa:$2" \
-        -x509SVIDTTL 3600
+        -selector "k8s:sa:$2"
 }
 
 entry spiffe://mercato.local/svc/customers     customers

@@ -109,3 +109,16 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
 	return hex.EncodeToString(b)
 }
+
+// DatabaseName returns the database a postgres:// URL names.
+func DatabaseName(dbURL string) (string, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", errors.New("not a postgres:// URL")
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	if name == "" {
+		return "", errors.New("the URL names no database")
+	}
+	return name, nil
+}

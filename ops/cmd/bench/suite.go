@@ -157,7 +157,13 @@ func runPlatform(ctx context.Context, o suiteOptions, t tree, round int, db stri
 		run.err = err
 		return run
 	}
-	defer os.RemoveAll(data)
+	defer func() { // the logs of a failed run stay for a look
+		if run.err != nil {
+			fmt.Printf("%s: data and logs kept in %s\n", t.name, data)
+			return
+		}
+		_ = os.RemoveAll(data)
+	}()
 	p := &bench.Platform{Name: t.name, Root: t.root, Data: data}
 	if o.freePorts {
 		if p.Env, err = bench.FreePorts(); err != nil {
@@ -181,10 +187,8 @@ func runPlatform(ctx context.Context, o suiteOptions, t tree, round int, db stri
 		run.err = err
 		return run
 	}
-	defer func() {
-		if err := p.Stop(time.Minute); err != nil && run.err == nil {
-			run.err = err
-		}
+	defer func() { // a platform that broke during the run says so here (its launcher exited)
+		run.err = errors.Join(run.err, p.Stop(time.Minute))
 	}()
 	time.Sleep(2 * time.Second) // idle: seeding done, connections settled
 	if run.rss, err = p.IdleRSS(); err != nil {

@@ -167,10 +167,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	results, err := measure(ctx, o, stderr)
-	for _, r := range results {
-		fmt.Fprintln(stdout, format(r))
-	}
+	results, err := measure(ctx, o, stdout, stderr)
 	if o.jsonOut != "" {
 		if werr := writeJSON(o.jsonOut, stdout, results); werr != nil {
 			fmt.Fprintln(stderr, "loadgen:", werr)
@@ -190,7 +187,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func measure(ctx context.Context, o options, log io.Writer) ([]bench.Result, error) {
+// measure sets up the fixture and runs every step, printing each result as it comes.
+func measure(ctx context.Context, o options, out, log io.Writer) ([]bench.Result, error) {
 	pool, err := bench.NewPool(o.target, o.conns)
 	if err != nil {
 		return nil, err
@@ -211,6 +209,7 @@ func measure(ctx context.Context, o options, log io.Writer) ([]bench.Result, err
 		fmt.Fprintf(log, "loadgen: %s …\n", s.Name)
 		res, err := r.Run(ctx, s)
 		results = append(results, res)
+		fmt.Fprintln(out, format(res))
 		if err != nil {
 			return results, err
 		}
@@ -259,9 +258,11 @@ func format(r bench.Result) string {
 		for _, n := range names {
 			fmt.Fprintf(&b, "  %s %.1f", n, r.CPU.PerProcess[n])
 		}
-		if r.CPU.Drained {
+		switch {
+		case r.CPU.Drained && r.CPU.DrainSeconds == 0: // nothing asynchronous to wait for
+		case r.CPU.Drained:
 			fmt.Fprintf(&b, "\n  drained %.2f s after the load", r.CPU.DrainSeconds)
-		} else {
+		default:
 			fmt.Fprintf(&b, "\n  %s", r.CPU.DrainNote)
 		}
 	}

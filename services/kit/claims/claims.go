@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -71,14 +72,39 @@ func From(ctx context.Context) (Claims, bool) {
 // With returns ctx carrying c (for tests and for the edge's own use).
 func With(ctx context.Context, c Claims) context.Context { return context.WithValue(ctx, key{}, c) }
 
-// Middleware moves the claims header into the request context when, and only when, the
-// authenticated caller is trusted to forward claims (the edge). From anyone else the header is
-// dropped, so a service can never be talked into trusting claims a workload made up.
+// ClientAddressHeader carries the end user's IP address. The edge strips any inbound copy and
+// sets it to the downstream address, so, like the claims, it is believed only from the edge.
+const ClientAddressHeader = "X-Mercato-Client-Address"
+
+type clientKey struct{}
+
+// ClientAddress returns the end user's IP address for the current call, if the edge sent one.
+func ClientAddress(ctx context.Context) (netip.Addr, bool) {
+	a, ok := ctx.Value(clientKey{}).(netip.Addr)
+	return a, ok
+}
+
+// WithClientAddress returns ctx carrying a (for tests).
+func WithClientAddress(ctx context.Context, a netip.Addr) context.Context {
+	return context.WithValue(ctx, clientKey{}, a)
+}
+
+// Middleware moves the claims and client address headers into the request context when, and
+// only when, the authenticated caller is trusted to forward them (the edge). From anyone else
+// the headers are dropped, so a service can never be talked into trusting claims a workload
+// made up.
 func Middleware(trusted spiffeid.ID, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := r.Header.Get(Header)
 		r.Header.Del(Header)
+		addr := r.Header.Get(ClientAddressHeader)
+		r.Header.Del(ClientAddressHeader)
 		caller, ok := identity.Caller(r.Context())
+		if ok && caller == trusted {
+			if a, err := netip.ParseAddr(addr); err == nil {
+				r = r.WithContext(WithClientAddress(r.Context(), a.Unmap()))
+			}
+		}
 		if v == "" || !ok || caller != trusted {
 			next.ServeHTTP(w, r)
 			return

@@ -2,6 +2,7 @@ package claims_test
 
 import (
 	"context"
+	"errors"
 
 	"connectrpc.com/connect"
 	"net/http"
@@ -93,6 +94,39 @@ func TestMiddlewareBelievesOnlyTheTrustedCaller(t *testing.T) {
 
 type identityCaller struct{ id spiffeid.ID }
 
+func TestClientAddressOnlyFromTheEdge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		caller spiffeid.ID
+		value  string
+		want   string
+	}{
+		{"edge", identity.Edge, "203.0.113.7", "203.0.113.7"},
+		{"edge, IPv6", identity.Edge, "2001:db8::1", "2001:db8::1"},
+		{"edge, IPv4 in IPv6", identity.Edge, "::ffff:203.0.113.7", "203.0.113.7"},
+		{"edge, not an address", identity.Edge, "203.0.113.7, 10.0.0.1", ""},
+		{"a service forging it", identity.Service("orders"), "203.0.113.7", ""},
+	}
+	for _, tt := range tests {
+		var got string
+		var leaked bool
+		h := claims.Middleware(identity.Edge, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			if a, ok := claims.ClientAddress(r.Context()); ok {
+				got = a.String()
+			}
+			leaked = r.Header.Get(claims.ClientAddressHeader) != ""
+		}))
+		r := httptest.NewRequest(http.MethodPost, "/x", nil)
+		r.Header.Set(claims.ClientAddressHeader, tt.value)
+		r = r.WithContext(identity.WithCaller(r.Context(), tt.caller))
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tt.want || leaked {
+			t.Errorf("%s: client address %q (want %q), header still visible to the handler: %v", tt.name, got, tt.want, leaked)
+		}
+	}
+}
+
 func TestRequireOwnerAndAdmin(t *testing.T) {
 	t.Parallel()
 	orders := identity.Service("orders")
@@ -105,23 +139,29 @@ func TestRequireOwnerAndAdmin(t *testing.T) {
 	}
 	owner := &claims.Claims{Subject: "c1", Roles: []string{claims.RoleCustomer}}
 	admin := &claims.Claims{Subject: "a1", Roles: []string{claims.RoleAdmin}}
+	missing := connect.NewError(connect.CodeNotFound, errors.New("thing not found"))
+	denied := connect.CodePermissionDenied
 	tests := []struct {
 		name      string
 		ctx       context.Context
-		owner     bool // RequireOwner("c1", orders) passes
-		adminOnly bool // RequireAdmin passes
+		owner     connect.Code // RequireOwner("c1", missing, orders): ok when it passes
+		adminOnly bool         // RequireAdmin passes
 	}{
-		{"edge with the owner's claims", ctxAs(identity.Edge, owner), true, false},
-		{"edge with an admin's claims", ctxAs(identity.Edge, admin), true, true},
-		{"edge with another customer's claims", ctxAs(identity.Edge, &claims.Claims{Subject: "c2"}), false, false},
-		{"edge without claims", ctxAs(identity.Edge, nil), false, false},
-		{"a listed service", ctxAs(orders, nil), true, false},
-		{"an unlisted service", ctxAs(identity.Service("payments"), nil), false, false},
-		{"a service carrying admin claims", ctxAs(orders, admin), true, false},
+		{"edge with the owner's claims", ctxAs(identity.Edge, owner), 0, false},
+		{"edge with an admin's claims", ctxAs(identity.Edge, admin), 0, true},
+		{"edge with another customer's claims", ctxAs(identity.Edge, &claims.Claims{Subject: "c2"}), connect.CodeNotFound, false},
+		{"edge without claims", ctxAs(identity.Edge, nil), denied, false},
+		{"a listed service", ctxAs(orders, nil), 0, false},
+		{"an unlisted service", ctxAs(identity.Service("payments"), nil), denied, false},
+		{"a service carrying admin claims", ctxAs(orders, admin), 0, false},
 	}
 	for _, tt := range tests {
-		if err := claims.RequireOwner(tt.ctx, "c1", orders); (err == nil) != tt.owner || (err != nil && connect.CodeOf(err) != connect.CodePermissionDenied) {
-			t.Errorf("%s: RequireOwner = %v", tt.name, err)
+		err := claims.RequireOwner(tt.ctx, "c1", missing, orders)
+		if got := connect.CodeOf(err); (err == nil) != (tt.owner == 0) || (err != nil && got != tt.owner) {
+			t.Errorf("%s: RequireOwner = %v, want code %v", tt.name, err, tt.owner)
+		}
+		if tt.owner == connect.CodeNotFound && err != missing {
+			t.Errorf("%s: RequireOwner = %v, want the service's own not_found", tt.name, err)
 		}
 		if err := claims.RequireAdmin(tt.ctx); (err == nil) != tt.adminOnly {
 			t.Errorf("%s: RequireAdmin = %v", tt.name, err)

@@ -19,8 +19,11 @@ var (
 // RequireOwner enforces the architecture's "edge (owner or admin)" rule for a resource owned by
 // customerID: a call from the edge must carry the end user's claims, and they must be the
 // customer's own or an admin's. A call from one of services (already admitted by the method's
-// authorization rule) acts for no end user and passes. Anything else is permission_denied.
-func RequireOwner(ctx context.Context, customerID string, services ...spiffeid.ID) error {
+// authorization rule) acts for no end user and passes. The edge without claims, or any other
+// caller, is permission_denied. Another customer's claims get hidden, the error the service
+// answers for a resource that does not exist (its not_found), so that a customer cannot tell
+// another customer's resources from missing ones.
+func RequireOwner(ctx context.Context, customerID string, hidden error, services ...spiffeid.ID) error {
 	caller, _ := identity.Caller(ctx)
 	if caller != identity.Edge {
 		if slices.Contains(services, caller) {
@@ -28,10 +31,14 @@ func RequireOwner(ctx context.Context, customerID string, services ...spiffeid.I
 		}
 		return connect.NewError(connect.CodePermissionDenied, errNotYours)
 	}
-	if c, ok := From(ctx); ok && c.CanActFor(customerID) {
-		return nil
+	c, ok := From(ctx)
+	if !ok {
+		return connect.NewError(connect.CodePermissionDenied, errNotYours)
 	}
-	return connect.NewError(connect.CodePermissionDenied, errNotYours)
+	if !c.CanActFor(customerID) {
+		return hidden
+	}
+	return nil
 }
 
 // RequireAdmin admits only the edge forwarding an admin's claims.

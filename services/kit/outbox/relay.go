@@ -30,6 +30,11 @@ type Options struct {
 	Lease time.Duration
 	// PollInterval is how often an idle relay looks for events nobody notified it of [200 ms].
 	PollInterval time.Duration
+	// Linger is how long an idle relay woken by Notify waits before it claims, so that the events
+	// committed meanwhile go out in the same batch [5 ms]. Each batch costs two transactions (the
+	// claim and the mark) whatever its size: under load a short linger divides that cost by the
+	// batch size, for a few milliseconds of latency. Negative: none.
+	Linger time.Duration
 	// PublishTimeout bounds the wait for JetStream's acknowledgement of one publish [5 s].
 	PublishTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the jittered exponential delay between attempts while
@@ -54,6 +59,9 @@ func (o Options) withDefaults() (Options, error) {
 	setDefault(&o.BatchSize, 100)
 	setDefault(&o.Lease, 30*time.Second)
 	setDefault(&o.PollInterval, 200*time.Millisecond)
+	if o.Linger == 0 {
+		o.Linger = 5 * time.Millisecond
+	}
 	setDefault(&o.PublishTimeout, 5*time.Second)
 	setDefault(&o.MinBackoff, 100*time.Millisecond)
 	setDefault(&o.MaxBackoff, 5*time.Second)
@@ -262,8 +270,8 @@ func (r *Relay) publish(ctx context.Context, evs []Event) (sent, failed []string
 	return sent, failed, first
 }
 
-// idle waits for Notify, the poll interval or the end of ctx, and reports whether ctx is
-// still live.
+// idle waits for Notify (then Linger more), the poll interval or the end of ctx, and reports
+// whether ctx is still live.
 func (r *Relay) idle(ctx context.Context) bool {
 	t := time.NewTimer(r.opts.PollInterval)
 	defer t.Stop()
@@ -271,6 +279,14 @@ func (r *Relay) idle(ctx context.Context) bool {
 	case <-ctx.Done():
 		return false
 	case <-r.wake:
+		if r.opts.Linger > 0 {
+			t.Reset(r.opts.Linger)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-t.C:
+			}
+		}
 	case <-t.C:
 	}
 	return true

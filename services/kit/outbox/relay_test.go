@@ -350,3 +350,43 @@ func TestRelayCrashBetweenPublishAndMarkSent(t *testing.T) {
 		t.Errorf("duplicates = %v, want every republished event (%d) dropped by JetStream", d, len(evs))
 	}
 }
+
+// countingStore counts the claims that returned events.
+type countingStore struct {
+	outbox.Store
+	batches atomic.Int32
+}
+
+func (s *countingStore) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]outbox.Event, error) {
+	evs, err := s.Store.Claim(ctx, owner, limit, lease)
+	if len(evs) > 0 {
+		s.batches.Add(1)
+	}
+	return evs, err
+}
+
+// Commits notified one after another while the relay lingers go out in one batch (one claim
+// and one mark for all of them), instead of a batch each.
+func TestRelayLingersToBatchNotifiedCommits(t *testing.T) {
+	t.Parallel()
+	_, js := eventstest.Connect(t, eventstest.URL())
+	ns := eventstest.NewNamespace(t, js)
+	f := newFixture(t, dbtest.SQLite(t))
+	store := &countingStore{Store: f.store}
+	const linger = time.Second // far longer than five commits take, however loaded the machine
+	r, _ := startRelay(t, store, js, outbox.Options{PollInterval: time.Hour, Linger: linger})
+	time.Sleep(50 * time.Millisecond)
+
+	evs := testEvents(5, ns.Subject(events.OrderConfirmed), time.Now())
+	start := time.Now()
+	for _, ev := range evs {
+		f.insert(t, ev)
+		r.Notify()
+	}
+	committed := time.Since(start)
+	waitUntil(t, 10*time.Second, "the events", func() bool { return eventstest.Count(t, js, ns.Orders.Name) == len(evs) })
+	t.Logf("5 commits in %s, published in %d batch(es)", committed, store.batches.Load())
+	if committed < linger && store.batches.Load() != 1 {
+		t.Errorf("5 commits notified within the linger went out in %d batches, want 1", store.batches.Load())
+	}
+}

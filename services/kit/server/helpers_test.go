@@ -50,7 +50,8 @@ func (e *echoServer) echo(ctx context.Context, in *wrapperspb.StringValue) (*wra
 func (e *echoServer) register(s *server.Server) {
 	mux := http.NewServeMux()
 	for _, p := range []string{echoProcedure, adminOnly, noRule} {
-		mux.Handle(p, connect.NewUnaryHandlerSimple(p, e.echo, s.HandlerOptions()...))
+		// Without side effects: Connect GET reaches it too.
+		mux.Handle(p, connect.NewUnaryHandlerSimple(p, e.echo, s.HandlerOptions(connect.WithIdempotency(connect.IdempotencyNoSideEffects))...))
 	}
 	mux.Handle(panics, connect.NewUnaryHandlerSimple(panics, func(context.Context, *wrapperspb.StringValue) (*wrapperspb.StringValue, error) {
 		e.calls.Add(1)

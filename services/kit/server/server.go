@@ -205,9 +205,11 @@ func ignoreClosed(err error) error {
 }
 
 // rpcHandler is the chain every RPC goes through: authorization by SPIFFE ID (before anything
-// else runs), end-user claims from the edge, deadlines, then the Connect handler.
+// else runs), end-user claims from the edge, deadlines, malformed Connect GET messages refused,
+// then the Connect handler.
 func (s *Server) rpcHandler() http.Handler {
 	var h http.Handler = s.mux
+	h = checkConnectGet(h)
 	h = withDeadline(s.opts.Timeout, s.opts.MaxTimeout, h)
 	h = claims.Middleware(s.opts.ClaimsFrom, h)
 	return s.policy.Middleware(identity.Service(s.opts.Name).String(), s.opts.Logger, s.opts.Metrics.Refused, h)

@@ -84,7 +84,7 @@ func New(ctx context.Context, cfg Config, src identity.Source, logger *slog.Logg
 	var err error
 	a.Plane, err = controlplane.New(ctx, a.Registry, a.ADS, controlplane.Options{
 		RoutesFile:   cfg.RoutesFile,
-		Policy:       policy.Options{BaseDir: config.Or(cfg.EdgeDataDir, cfg.DataDir), ListenerAddress: cfg.PublicAddr},
+		Policy:       policy.Options{BaseDir: config.Or(cfg.EdgeDataDir, cfg.DataDir), ListenerAddress: cfg.PublicAddr, CORSOrigins: cfg.CORSOrigins},
 		Logger:       logger,
 		Metrics:      controlplane.NewMetrics(metrics.Registry),
 		RemovalGrace: cfg.RemovalGrace,

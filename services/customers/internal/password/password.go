@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -52,10 +53,18 @@ func (p Params) Validate() error {
 // ErrMalformedHash is returned by Verify for a stored hash it cannot parse.
 var ErrMalformedHash = errors.New("password: malformed argon2id hash")
 
+// ErrBusy means too many hashes are already waiting for a slot: the caller should come back
+// later rather than queue without bound.
+var ErrBusy = errors.New("password: too many hashes waiting")
+
+// waitingPerSlot bounds the queue: this many hashes may wait for each slot.
+const waitingPerSlot = 8
+
 // Hasher hashes with one set of parameters and verifies hashes made with any.
 type Hasher struct {
-	params Params
-	slots  chan struct{}
+	params  Params
+	slots   chan struct{}
+	waiting atomic.Int64
 }
 
 // New returns a Hasher running at most concurrency hashes at once (each holds Params.Memory).
@@ -95,11 +104,18 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, er
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// derive runs Argon2id once a slot is free, or gives up when ctx ends.
+// derive runs Argon2id once a slot is free, or gives up when ctx ends or too many wait.
+// Memory stays bounded by the slots (each hash holds Params.Memory while it runs).
 func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Params) ([]byte, error) {
+	if n := h.waiting.Add(1); n > int64(waitingPerSlot*cap(h.slots)) {
+		h.waiting.Add(-1)
+		return nil, ErrBusy
+	}
 	select {
 	case h.slots <- struct{}{}:
+		h.waiting.Add(-1)
 	case <-ctx.Done():
+		h.waiting.Add(-1)
 		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()

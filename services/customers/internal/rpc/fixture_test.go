@@ -1,6 +1,7 @@
 package rpc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"mercato.dev/ent/customers/migrate"
@@ -45,17 +48,43 @@ var (
 
 // fixture is a customers server in-process, on SQLite, with real SVIDs for every caller.
 type fixture struct {
-	env   *kittest.Env
-	srv   *server.Server
-	store *store.Store
-	keys  *token.Keyring
+	env     *kittest.Env
+	srv     *server.Server
+	store   *store.Store
+	keys    *token.Keyring
+	logs    *syncBuffer
+	metrics *prometheus.Registry
+}
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, dbtest.SQLite(t))
+}
+
+// newFixtureOn is a fixture on the database at url.
+func newFixtureOn(t *testing.T, url string) *fixture {
+	t.Helper()
 	ctx := t.Context()
 	f := &fixture{env: kittest.Start(t, append([]spiffeid.ID{self}, callers...))}
-	f.store = store.New(dbtest.Open(t, dbtest.SQLite(t), migrate.Migrations))
+	f.store = store.New(dbtest.Open(t, url, migrate.Migrations))
 	f.keys = token.New(f.store, token.Options{})
 	if err := f.keys.Init(ctx); err != nil {
 		t.Fatal(err)
@@ -68,8 +97,14 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.DiscardHandler)
-	f.srv = f.env.Serve(t, "customers", func(s *server.Server) { rpc.Register(s, svc, f.keys, logger) })
+	f.logs = &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(f.logs, nil))
+	f.metrics = prometheus.NewRegistry()
+	f.srv = f.env.Serve(t, "customers", func(s *server.Server) {
+		if err := rpc.Register(s, svc, f.keys, logger, f.metrics); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return f
 }
 

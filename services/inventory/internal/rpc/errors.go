@@ -11,11 +11,13 @@ import (
 
 	inventoryv1 "mercato.dev/proto/gen/go/mercato/inventory/v1"
 	"mercato.dev/services/inventory/internal/stock"
+	"mercato.dev/services/kit/server"
 )
 
 // fail maps a use case's error to the Connect error the client sees. Business conflicts get
 // their own code (and a typed detail for a shortage); anything unexpected is logged and
-// answered internal, without its text.
+// answered by server.Unexpected (unavailable or aborted for a lost database connection or a
+// conflict, else internal), without its text.
 func (h *Handler) fail(ctx context.Context, err error) error {
 	var short *stock.ShortageError
 	switch {
@@ -31,7 +33,7 @@ func (h *Handler) fail(ctx context.Context, err error) error {
 		return connect.NewError(connect.CodeOf(ctx.Err()), ctx.Err())
 	}
 	h.logger.ErrorContext(ctx, "inventory call failed", "error", err.Error())
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	return server.Unexpected(err)
 }
 
 // shortageError is failed_precondition with one InsufficientStock detail per short product

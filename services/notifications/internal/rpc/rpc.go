@@ -47,7 +47,7 @@ var _ notificationsv1connect.NotificationServiceHandler = (*Handler)(nil)
 
 // ListNotifications pages through a customer's notifications for the customer or an admin.
 func (h *Handler) ListNotifications(ctx context.Context, req *notificationsv1.ListNotificationsRequest) (*notificationsv1.ListNotificationsResponse, error) {
-	if err := claims.RequireOwner(ctx, req.GetCustomerId()); err != nil {
+	if err := claims.RequireOwner(ctx, req.GetCustomerId(), errNoCustomer()); err != nil {
 		return nil, err
 	}
 	id, err := uuid.Parse(req.GetCustomerId())
@@ -65,8 +65,14 @@ func (h *Handler) ListNotifications(ctx context.Context, req *notificationsv1.Li
 	return res, nil
 }
 
+// errNoCustomer answers an end user asking for another customer's notifications: as if that
+// customer did not exist, so that IDs cannot be probed.
+func errNoCustomer() error {
+	return connect.NewError(connect.CodeNotFound, errors.New("customer not found"))
+}
+
 // toConnect maps a use-case error to a Connect error, once; infrastructure errors are logged
-// and reach the client as a bare internal error.
+// and answered by server.Unexpected (unavailable or aborted when retryable, else internal).
 func (h *Handler) toConnect(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, notification.ErrBadPageToken):
@@ -79,7 +85,7 @@ func (h *Handler) toConnect(ctx context.Context, err error) error {
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
 	}
 	h.logger.ErrorContext(ctx, "notifications call failed", "error", err.Error())
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	return server.Unexpected(err)
 }
 
 // fieldError is invalid_argument with a buf.validate.Violations detail, shaped like the ones

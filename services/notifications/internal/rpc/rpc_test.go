@@ -222,7 +222,7 @@ func TestOwnerOrAdmin(t *testing.T) {
 		{"owner", &adaUser, 0, 3},
 		{"owner, ID in upper case", &adaUpper, 0, 3},
 		{"admin", &adminUser, 0, 3},
-		{"another customer", &bobUser, connect.CodePermissionDenied, 0},
+		{"another customer's: not found", &bobUser, connect.CodeNotFound, 0},
 		{"no claims", nil, connect.CodePermissionDenied, 0},
 	}
 	for _, tt := range tests {

@@ -42,7 +42,7 @@ func (h *Handler) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (
 // ListOrders pages through a customer's orders, newest first, for the customer or an admin.
 func (h *Handler) ListOrders(ctx context.Context, req *ordersv1.ListOrdersRequest) (*ordersv1.ListOrdersResponse, error) {
 	customerID := uuid.MustParse(req.GetCustomerId())
-	if err := ownerOrAdmin(ctx, customerID); err != nil {
+	if err := ownerOrAdmin(ctx, customerID, errNoCustomer); err != nil {
 		return nil, err
 	}
 	after, err := order.ParseToken(req.GetPageToken())
@@ -77,13 +77,17 @@ func (h *Handler) CancelOrder(ctx context.Context, req *ordersv1.CancelOrderRequ
 	return &ordersv1.CancelOrderResponse{Order: toProto(o)}, nil
 }
 
-// readable loads the order if the end user may see it.
+// readable loads the order if the end user may see it: another customer's order is answered
+// as a missing one.
 func (h *Handler) readable(ctx context.Context, id string) (order.Order, error) {
+	if _, err := endUser(ctx); err != nil {
+		return order.Order{}, err
+	}
 	o, err := h.reader.Get(ctx, uuid.MustParse(id))
 	if err != nil {
 		return o, h.fail(ctx, "read order", err)
 	}
-	if err := ownerOrAdmin(ctx, o.CustomerID); err != nil {
+	if err := ownerOrAdmin(ctx, o.CustomerID, order.ErrNotFound); err != nil {
 		return order.Order{}, err
 	}
 	return o, nil

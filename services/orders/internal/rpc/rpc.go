@@ -1,7 +1,8 @@
 // Package rpc serves the OrderService API: thin Connect handlers that check the end user's
 // right to the order (owner; admins may read and cancel any), call one use case, and map its
 // outcome to the API once. Business outcomes of placing an order are data (the order in its
-// state); database failures never reach callers — they are logged and answered internal.
+// state); database failures never reach callers — they are logged and answered by server.Unexpected:
+// unavailable or aborted when a retry may work (the idempotency key makes it safe), else internal.
 package rpc
 
 import (
@@ -69,8 +70,17 @@ func Register(srv *server.Server, h *Handler) {
 	srv.Handle(path, handler, Rules())
 }
 
-// errDenied is the one answer to a caller who may not act on the order or customer.
-var errDenied = connect.NewError(connect.CodePermissionDenied, errors.New("not allowed for this user"))
+// errDenied answers a call that carries no end user, and a customer ordering for another.
+func errDenied() error {
+	return connect.NewError(connect.CodePermissionDenied, errors.New("not allowed for this user"))
+}
+
+// errHidden answers an end user who asks for another customer's orders: as if they did not
+// exist (the same answer as a missing order), so that IDs cannot be probed.
+func errHidden(what error) error { return connect.NewError(connect.CodeNotFound, what) }
+
+// errNoCustomer is what ListOrders hides another customer's orders behind.
+var errNoCustomer = errors.New("customer not found")
 
 // owner checks that the end user is the customer: placing an order authorizes a payment on the
 // customer's payment method under the customer's idempotency keys, which only the customer
@@ -78,16 +88,29 @@ var errDenied = connect.NewError(connect.CodePermissionDenied, errors.New("not a
 func owner(ctx context.Context, customerID uuid.UUID) error {
 	c, ok := claims.From(ctx)
 	if !ok || c.Subject == "" || !equalID(c.Subject, customerID) {
-		return errDenied
+		return errDenied()
 	}
 	return nil
 }
 
-// ownerOrAdmin checks that the end user is the customer or an admin.
-func ownerOrAdmin(ctx context.Context, customerID uuid.UUID) error {
+// endUser checks, before any lookup, that the call carries an end user.
+func endUser(ctx context.Context) (claims.Claims, error) {
 	c, ok := claims.From(ctx)
-	if !ok || !c.CanActFor(customerID.String()) {
-		return errDenied
+	if !ok {
+		return claims.Claims{}, errDenied()
+	}
+	return c, nil
+}
+
+// ownerOrAdmin checks that the end user is the customer or an admin; another customer gets
+// hidden, the answer for a resource that does not exist.
+func ownerOrAdmin(ctx context.Context, customerID uuid.UUID, hidden error) error {
+	c, err := endUser(ctx)
+	if err != nil {
+		return err
+	}
+	if !c.CanActFor(customerID.String()) {
+		return errHidden(hidden)
 	}
 	return nil
 }
@@ -101,7 +124,7 @@ func equalID(s string, id uuid.UUID) bool {
 func (h *Handler) fail(ctx context.Context, op string, err error) error {
 	switch {
 	case errors.Is(err, order.ErrNotFound):
-		return connect.NewError(connect.CodeNotFound, err)
+		return errHidden(order.ErrNotFound)
 	case errors.Is(err, order.ErrKeyReused), errors.Is(err, order.ErrNotCancelable), errors.Is(err, order.ErrStillPending):
 		return connect.NewError(connect.CodeFailedPrecondition, err)
 	case errors.Is(err, order.ErrBadPageToken):
@@ -114,5 +137,5 @@ func (h *Handler) fail(ctx context.Context, op string, err error) error {
 		return connect.NewError(connect.CodeCanceled, errors.New("canceled"))
 	}
 	h.log.ErrorContext(ctx, op+" failed", "error", err.Error())
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	return server.Unexpected(err)
 }

@@ -25,7 +25,8 @@ func mayReadPayments(ctx context.Context) error {
 }
 
 // mayRead lets the orders service read any payment, and the edge only the payments of the
-// customer whose claims it forwards, or any payment for an admin.
+// customer whose claims it forwards, or any payment for an admin. Another customer's payment
+// is answered as a missing one.
 func mayRead(ctx context.Context, p payment.Payment) error {
-	return claims.RequireOwner(ctx, p.CustomerID.String(), identity.Service("orders"))
+	return claims.RequireOwner(ctx, p.CustomerID.String(), errNotFound(), identity.Service("orders"))
 }

@@ -9,23 +9,28 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
+	"mercato.dev/services/kit/server"
 	"mercato.dev/services/payments/internal/payment"
 )
 
 // fail maps a use case's error to the Connect error the client sees; anything unexpected is
-// logged and answered internal, without its text.
+// logged and answered by server.Unexpected (unavailable or aborted when retryable, else
+// internal), without its text.
 func (h *Handler) fail(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, payment.ErrNotFound):
-		return connect.NewError(connect.CodeNotFound, payment.ErrNotFound)
+		return errNotFound()
 	case errors.Is(err, payment.ErrOtherRequest):
 		return connect.NewError(connect.CodeFailedPrecondition, payment.ErrOtherRequest)
 	case ctx.Err() != nil:
 		return connect.NewError(connect.CodeOf(ctx.Err()), ctx.Err())
 	}
 	h.logger.ErrorContext(ctx, "payments call failed", "error", err.Error())
-	return connect.NewError(connect.CodeInternal, errors.New("internal error"))
+	return server.Unexpected(err)
 }
+
+// errNotFound answers a missing payment and another customer's alike.
+func errNotFound() error { return connect.NewError(connect.CodeNotFound, payment.ErrNotFound) }
 
 // parseID parses a UUID that protovalidate already checked; a failure is still answered like
 // a validation error, with the field's path.

@@ -172,7 +172,7 @@ func TestGetPaymentOwnerOrAdmin(t *testing.T) {
 		{"another customer", func() error {
 			_, err := f.client(t, identity.Edge, &otherClaims).GetPayment(t.Context(), byID)
 			return err
-		}, connect.CodePermissionDenied},
+		}, connect.CodeNotFound},
 		{"edge without claims", func() error { _, err := f.client(t, identity.Edge, nil).GetPayment(t.Context(), byID); return err }, connect.CodePermissionDenied},
 		{"owner, unknown payment", func() error {
 			_, err := f.client(t, identity.Edge, &ownerClaims).GetPayment(t.Context(), &paymentsv1.GetPaymentRequest{

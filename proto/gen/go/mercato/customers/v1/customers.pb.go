@@ -646,23 +646,26 @@ const file_mercato_customers_v1_customers_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x92\x01\n" +
+	"updateTime\"\xac\x02\n" +
 	"\x15CreateCustomerRequest\x12 \n" +
 	"\x05email\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12)\n" +
-	"\bpassword\x18\x02 \x01(\tB\r\xbaH\ar\x05\x10\b\x18\x80\x01\x80\x01\x01R\bpassword\x12,\n" +
-	"\fdisplay_name\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\vdisplayName\"T\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12v\n" +
+	"\bpassword\x18\x02 \x01(\tBZ\xbaHT\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x05\x10\b\x18\x80\x01\x80\x01\x01R\bpassword\x12y\n" +
+	"\fdisplay_name\x18\x03 \x01(\tBV\xbaHS\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x04\x10\x01\x18dR\vdisplayName\"T\n" +
 	"\x16CreateCustomerResponse\x12:\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x1e.mercato.customers.v1.CustomerR\bcustomer\"?\n" +
 	"\x12GetCustomerRequest\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"customerId\"Q\n" +
 	"\x13GetCustomerResponse\x12:\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x1e.mercato.customers.v1.CustomerR\bcustomer\"\xa1\x03\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1e.mercato.customers.v1.CustomerR\bcustomer\"\xee\x03\n" +
 	"\x15UpdateCustomerRequest\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
-	"customerId\x121\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dH\x00R\vdisplayName\x88\x01\x01\x12%\n" +
+	"customerId\x12~\n" +
+	"\fdisplay_name\x18\x02 \x01(\tBV\xbaHS\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x04\x10\x01\x18dH\x00R\vdisplayName\x88\x01\x01\x12%\n" +
 	"\x05email\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x18\xfe\x01`\x01H\x01R\x05email\x88\x01\x01\x12M\n" +
 	"\x06status\x18\x04 \x01(\x0e2$.mercato.customers.v1.CustomerStatusB\n" +
@@ -672,11 +675,12 @@ const file_mercato_customers_v1_customers_proto_rawDesc = "" +
 	"\x06_emailB\t\n" +
 	"\a_status\"T\n" +
 	"\x16UpdateCustomerResponse\x12:\n" +
-	"\bcustomer\x18\x01 \x01(\v2\x1e.mercato.customers.v1.CustomerR\bcustomer\"\\\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x1e.mercato.customers.v1.CustomerR\bcustomer\"\xa9\x01\n" +
 	"\rSignInRequest\x12 \n" +
 	"\x05email\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12)\n" +
-	"\bpassword\x18\x02 \x01(\tB\r\xbaH\ar\x05\x10\b\x18\x80\x01\x80\x01\x01R\bpassword\"\xb2\x01\n" +
+	"\xbaH\ar\x05\x18\xfe\x01`\x01R\x05email\x12v\n" +
+	"\bpassword\x18\x02 \x01(\tBZ\xbaHT\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x05\x10\b\x18\x80\x01\x80\x01\x01R\bpassword\"\xb2\x01\n" +
 	"\x0eSignInResponse\x12&\n" +
 	"\faccess_token\x18\x01 \x01(\tB\x03\x80\x01\x01R\vaccessToken\x12\x1d\n" +
 	"\n" +

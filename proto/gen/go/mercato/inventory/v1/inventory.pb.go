@@ -1095,11 +1095,12 @@ const file_mercato_inventory_v1_inventory_proto_rawDesc = "" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"f\n" +
+	"updateTime\"\xb3\x01\n" +
 	"\x13ListProductsRequest\x12&\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12t\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"y\n" +
+	"page_token\x18\x02 \x01(\tBU\xbaHR\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x03\x18\x80\x04R\tpageToken\"y\n" +
 	"\x14ListProductsResponse\x129\n" +
 	"\bproducts\x18\x01 \x03(\v2\x1d.mercato.inventory.v1.ProductR\bproducts\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
@@ -1107,35 +1108,37 @@ const file_mercato_inventory_v1_inventory_proto_rawDesc = "" +
 	"\n" +
 	"product_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tproductId\"M\n" +
 	"\x12GetProductResponse\x127\n" +
-	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"\xf6\x01\n" +
+	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"\x90\x03\n" +
 	"\x14CreateProductRequest\x12'\n" +
-	"\x03sku\x18\x01 \x01(\tB\x15\xbaH\x12r\x10\x18@2\f^[A-Z0-9-]+$R\x03sku\x12\x1e\n" +
-	"\x04name\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\vdescription\x125\n" +
+	"\x03sku\x18\x01 \x01(\tB\x15\xbaH\x12r\x10\x18@2\f^[A-Z0-9-]+$R\x03sku\x12k\n" +
+	"\x04name\x18\x02 \x01(\tBW\xbaHT\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x05\x10\x01\x18\xc8\x01R\x04name\x12w\n" +
+	"\vdescription\x18\x03 \x01(\tBU\xbaHR\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x03\x18\xa0\x1fR\vdescription\x125\n" +
 	"\x05price\x18\x04 \x01(\v2\x17.mercato.money.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01R\x05price\x122\n" +
 	"\rinitial_stock\x18\x05 \x01(\x03B\r\xbaH\n" +
 	"\"\b\x18\x80\x94\xeb\xdc\x03(\x00R\finitialStock\"P\n" +
 	"\x15CreateProductResponse\x127\n" +
-	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"\xe5\x02\n" +
+	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"\xff\x03\n" +
 	"\x14UpdateProductRequest\x12'\n" +
 	"\n" +
-	"product_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tproductId\x12#\n" +
-	"\x04name\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01H\x00R\x04name\x88\x01\x01\x12/\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fH\x01R\vdescription\x88\x01\x01\x12-\n" +
+	"product_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tproductId\x12p\n" +
+	"\x04name\x18\x02 \x01(\tBW\xbaHT\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x05\x10\x01\x18\xc8\x01H\x00R\x04name\x88\x01\x01\x12|\n" +
+	"\vdescription\x18\x03 \x01(\tBU\xbaHR\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x03\x18\xa0\x1fH\x01R\vdescription\x88\x01\x01\x12-\n" +
 	"\x05price\x18\x04 \x01(\v2\x17.mercato.money.v1.MoneyR\x05price:\x85\x01\xbaH\x81\x01\x1a\x7f\n" +
 	"!update_product.at_least_one_field\x12\x1eset name, description or price\x1a:has(this.name) || has(this.description) || has(this.price)B\a\n" +
 	"\x05_nameB\x0e\n" +
 	"\f_description\"P\n" +
 	"\x15UpdateProductResponse\x127\n" +
-	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"\x8f\x01\n" +
+	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"\xdc\x01\n" +
 	"\x12AdjustStockRequest\x12'\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tproductId\x12,\n" +
-	"\x05delta\x18\x02 \x01(\x05B\x16\xbaH\x13\x1a\x118\x00\x18\xc0\x84=(\xc0\xfb\xc2\xff\xff\xff\xff\xff\xff\x01R\x05delta\x12\"\n" +
-	"\x06reason\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x06reason\"N\n" +
+	"\x05delta\x18\x02 \x01(\x05B\x16\xbaH\x13\x1a\x118\x00\x18\xc0\x84=(\xc0\xfb\xc2\xff\xff\xff\xff\xff\xff\x01R\x05delta\x12o\n" +
+	"\x06reason\x18\x03 \x01(\tBW\xbaHT\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x05\x10\x01\x18\xc8\x01R\x06reason\"N\n" +
 	"\x13AdjustStockResponse\x127\n" +
 	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"b\n" +
 	"\x0fReservationItem\x12'\n" +
@@ -1150,11 +1153,11 @@ const file_mercato_inventory_v1_inventory_proto_rawDesc = "" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xf3\x01\n" +
+	"updateTime\"\xac\x02\n" +
 	"\x13ReserveStockRequest\x12#\n" +
-	"\border_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aorderId\x12\xb6\x01\n" +
-	"\x05items\x18\x02 \x03(\v2%.mercato.inventory.v1.ReservationItemBy\xbaHv\xba\x01l\n" +
-	"\x1dreserve_stock.unique_products\x12!each product may appear only once\x1a(this.map(item, item.product_id).unique()\x92\x01\x04\b\x01\x102R\x05items\"[\n" +
+	"\border_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aorderId\x12\xef\x01\n" +
+	"\x05items\x18\x02 \x03(\v2%.mercato.inventory.v1.ReservationItemB\xb1\x01\xbaH\xad\x01\xba\x01\xa2\x01\n" +
+	"\x1dreserve_stock.unique_products\x12Jeach product may appear only once (product IDs compare case-insensitively)\x1a5this.map(item, item.product_id.lowerAscii()).unique()\x92\x01\x04\b\x01\x102R\x05items\"[\n" +
 	"\x14ReserveStockResponse\x12C\n" +
 	"\vreservation\x18\x01 \x01(\v2!.mercato.inventory.v1.ReservationR\vreservation\":\n" +
 	"\x13ReleaseStockRequest\x12#\n" +

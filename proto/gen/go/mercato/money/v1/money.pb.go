@@ -34,7 +34,9 @@ type Money struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Amount in minor units, e.g. 1999 for 19.99 EUR.
 	AmountMinor int64 `protobuf:"varint,1,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
-	// ISO 4217 alphabetic code, upper case, e.g. "EUR".
+	// ISO 4217 alphabetic code of a currency in use, upper case, e.g. "EUR"
+	// (the list of Debian's iso-codes 4.15; the codes of precious metals,
+	// bond-market units, XDR, XSU, XUA, XTS and XXX are not money here).
 	Currency      string `protobuf:"bytes,2,opt,name=currency,proto3" json:"currency,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -88,11 +90,29 @@ var File_mercato_money_v1_money_proto protoreflect.FileDescriptor
 
 const file_mercato_money_v1_money_proto_rawDesc = "" +
 	"\n" +
-	"\x1cmercato/money/v1/money.proto\x12\x10mercato.money.v1\x1a\x1bbuf/validate/validate.proto\"b\n" +
+	"\x1cmercato/money/v1/money.proto\x12\x10mercato.money.v1\x1a\x1bbuf/validate/validate.proto\"\xd5\n" +
+	"\n" +
 	"\x05Money\x12*\n" +
-	"\famount_minor\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\x12-\n" +
-	"\bcurrency\x18\x02 \x01(\tB\x11\xbaH\x0er\f2\n" +
-	"^[A-Z]{3}$R\bcurrencyB\xb7\x01\n" +
+	"\famount_minor\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vamountMinor\x12\x9f\n" +
+	"\n" +
+	"\bcurrency\x18\x02 \x01(\tB\x82\n" +
+	"\xbaH\xfe\t\xba\x01\xfa\t\n" +
+	"\x0emoney.currency\x12Cmust be an ISO 4217 currency code in upper case, such as EUR or USD\x1a\xa2\tthis in [\n" +
+	"'AED', 'AFN', 'ALL', 'AMD', 'ANG', 'AOA', 'ARS', 'AUD', 'AWG', 'AZN', 'BAM', 'BBD',\n" +
+	"'BDT', 'BGN', 'BHD', 'BIF', 'BMD', 'BND', 'BOB', 'BOV', 'BRL', 'BSD', 'BTN', 'BWP',\n" +
+	"'BYN', 'BZD', 'CAD', 'CDF', 'CHE', 'CHF', 'CHW', 'CLF', 'CLP', 'CNY', 'COP', 'COU',\n" +
+	"'CRC', 'CUC', 'CUP', 'CVE', 'CZK', 'DJF', 'DKK', 'DOP', 'DZD', 'EGP', 'ERN', 'ETB',\n" +
+	"'EUR', 'FJD', 'FKP', 'GBP', 'GEL', 'GHS', 'GIP', 'GMD', 'GNF', 'GTQ', 'GYD', 'HKD',\n" +
+	"'HNL', 'HRK', 'HTG', 'HUF', 'IDR', 'ILS', 'INR', 'IQD', 'IRR', 'ISK', 'JMD', 'JOD',\n" +
+	"'JPY', 'KES', 'KGS', 'KHR', 'KMF', 'KPW', 'KRW', 'KWD', 'KYD', 'KZT', 'LAK', 'LBP',\n" +
+	"'LKR', 'LRD', 'LSL', 'LYD', 'MAD', 'MDL', 'MGA', 'MKD', 'MMK', 'MNT', 'MOP', 'MRU',\n" +
+	"'MUR', 'MVR', 'MWK', 'MXN', 'MXV', 'MYR', 'MZN', 'NAD', 'NGN', 'NIO', 'NOK', 'NPR',\n" +
+	"'NZD', 'OMR', 'PAB', 'PEN', 'PGK', 'PHP', 'PKR', 'PLN', 'PYG', 'QAR', 'RON', 'RSD',\n" +
+	"'RUB', 'RWF', 'SAR', 'SBD', 'SCR', 'SDG', 'SEK', 'SGD', 'SHP', 'SLE', 'SLL', 'SOS',\n" +
+	"'SRD', 'SSP', 'STN', 'SVC', 'SYP', 'SZL', 'THB', 'TJS', 'TMT', 'TND', 'TOP', 'TRY',\n" +
+	"'TTD', 'TWD', 'TZS', 'UAH', 'UGX', 'USD', 'USN', 'UYI', 'UYU', 'UYW', 'UZS', 'VED',\n" +
+	"'VES', 'VND', 'VUV', 'WST', 'XAF', 'XCD', 'XOF', 'XPF', 'YER', 'ZAR', 'ZMW', 'ZWL'\n" +
+	"]R\bcurrencyB\xb7\x01\n" +
 	"\x14com.mercato.money.v1B\n" +
 	"MoneyProtoP\x01Z1mercato.dev/proto/gen/go/mercato/money/v1;moneyv1\xa2\x02\x03MMX\xaa\x02\x10Mercato.Money.V1\xca\x02\x10Mercato\\Money\\V1\xe2\x02\x1cMercato\\Money\\V1\\GPBMetadata\xea\x02\x12Mercato::Money::V1b\x06proto3"
 

@@ -326,13 +326,14 @@ const file_mercato_notifications_v1_notifications_proto_rawDesc = "" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x12\n" +
 	"\x04body\x18\a \x01(\tR\x04body\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x96\x01\n" +
+	"createTime\"\xe3\x01\n" +
 	"\x18ListNotificationsRequest\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"customerId\x12&\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12t\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\x91\x01\n" +
+	"page_token\x18\x03 \x01(\tBU\xbaHR\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x03\x18\x80\x04R\tpageToken\"\x91\x01\n" +
 	"\x19ListNotificationsResponse\x12L\n" +
 	"\rnotifications\x18\x01 \x03(\v2&.mercato.notifications.v1.NotificationR\rnotifications\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa8\x01\n" +

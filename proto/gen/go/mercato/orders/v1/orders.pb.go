@@ -892,14 +892,14 @@ const file_mercato_orders_v1_orders_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xce\x03\n" +
+	"updateTime\"\xd5\x04\n" +
 	"\x12CreateOrderRequest\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
-	"customerId\x123\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12\xba\x01\n" +
-	"\x05items\x18\x03 \x03(\v2*.mercato.orders.v1.CreateOrderRequest.ItemBx\xbaHu\xba\x01k\n" +
-	"\x1ccreate_order.unique_products\x12!each product may appear only once\x1a(this.map(item, item.product_id).unique()\x92\x01\x04\b\x01\x102R\x05items\x12B\n" +
+	"customerId\x12\x80\x01\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tBW\xbaHT\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x05\x10\b\x18\x80\x01R\x0eidempotencyKey\x12\xf3\x01\n" +
+	"\x05items\x18\x03 \x03(\v2*.mercato.orders.v1.CreateOrderRequest.ItemB\xb0\x01\xbaH\xac\x01\xba\x01\xa1\x01\n" +
+	"\x1ccreate_order.unique_products\x12Jeach product may appear only once (product IDs compare case-insensitively)\x1a5this.map(item, item.product_id.lowerAscii()).unique()\x92\x01\x04\b\x01\x102R\x05items\x12B\n" +
 	"\x0epayment_method\x18\x04 \x01(\tB\x1b\xbaH\x18r\x16\x18d2\x12^pm_[A-Za-z0-9_]+$R\rpaymentMethod\x1aW\n" +
 	"\x04Item\x12'\n" +
 	"\n" +
@@ -911,19 +911,21 @@ const file_mercato_orders_v1_orders_proto_rawDesc = "" +
 	"\x0fGetOrderRequest\x12#\n" +
 	"\border_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aorderId\"B\n" +
 	"\x10GetOrderResponse\x12.\n" +
-	"\x05order\x18\x01 \x01(\v2\x18.mercato.orders.v1.OrderR\x05order\"\x8f\x01\n" +
+	"\x05order\x18\x01 \x01(\v2\x18.mercato.orders.v1.OrderR\x05order\"\xdc\x01\n" +
 	"\x11ListOrdersRequest\x12)\n" +
 	"\vcustomer_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\n" +
 	"customerId\x12&\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\x12t\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"n\n" +
+	"page_token\x18\x03 \x01(\tBU\xbaHR\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x03\x18\x80\x04R\tpageToken\"n\n" +
 	"\x12ListOrdersResponse\x120\n" +
 	"\x06orders\x18\x01 \x03(\v2\x18.mercato.orders.v1.OrderR\x06orders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"[\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa8\x01\n" +
 	"\x12CancelOrderRequest\x12#\n" +
-	"\border_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aorderId\x12 \n" +
-	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\"E\n" +
+	"\border_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\aorderId\x12m\n" +
+	"\x06reason\x18\x02 \x01(\tBU\xbaHR\xba\x01J\n" +
+	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x03\x18\xf4\x03R\x06reason\"E\n" +
 	"\x13CancelOrderResponse\x12.\n" +
 	"\x05order\x18\x01 \x01(\v2\x18.mercato.orders.v1.OrderR\x05order*\x97\x01\n" +
 	"\vOrderStatus\x12\x1c\n" +

@@ -31,7 +31,9 @@ export declare type Money = Message<"mercato.money.v1.Money"> & {
   amountMinor: bigint;
 
   /**
-   * ISO 4217 alphabetic code, upper case, e.g. "EUR".
+   * ISO 4217 alphabetic code of a currency in use, upper case, e.g. "EUR"
+   * (the list of Debian's iso-codes 4.15; the codes of precious metals,
+   * bond-market units, XDR, XSU, XUA, XTS and XXX are not money here).
    *
    * @generated from field: string currency = 2;
    */
