@@ -193,7 +193,6 @@ func startPlatform(tb testing.TB) *platform {
 		tb.Fatalf("routes.yaml: %v", err)
 	}
 	p.webAddr = freeAddr(tb)
-	routes = allowOrigin(tb, routes, "http://"+p.webAddr)
 	dir := tb.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "routes.yaml"), routes, 0o600); err != nil {
 		tb.Fatal(err)
@@ -211,6 +210,7 @@ func startPlatform(tb testing.TB) *platform {
 		"XDS_EDGE_DATA_DIR":      p.edgeDir,
 		"XDS_WARMUP":             xdsWarmup.String(),
 		"XDS_ENDPOINT_TTL":       endpointTTL.String(),
+		"XDS_CORS_ALLOW_ORIGINS": "http://" + p.webAddr, // the storefront of TestStorefrontInBrowser
 	}})
 	step("xds ready")
 

@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -184,8 +183,8 @@ func (p *platform) checkBrowserRuns(t *testing.T, res browserResult) {
 	}
 }
 
-// serveStorefront serves dir on the address whose origin the edge allows (see startPlatform)
-// and returns that origin.
+// serveStorefront serves dir on the address whose origin the edge allows (XDS_CORS_ALLOW_ORIGINS
+// in startPlatform) and returns that origin.
 func (p *platform) serveStorefront(t *testing.T, dir string) string {
 	t.Helper()
 	h, err := storefront.Handler(dir, p.base)
@@ -218,17 +217,6 @@ func (p *platform) edgeSPKIs(t *testing.T) []string {
 		out = append(out, base64.StdEncoding.EncodeToString(sum[:]))
 	}
 	return out
-}
-
-// allowOrigin adds origin to the CORS allow_origins of a routes.yaml (the copy the platform's
-// control plane reads), so that the storefront served on a free port may call the edge.
-func allowOrigin(tb testing.TB, routes []byte, origin string) []byte {
-	tb.Helper()
-	const key = "\n  allow_origins:\n"
-	if bytes.Count(routes, []byte(key)) != 1 {
-		tb.Fatalf("routes.yaml: expected one %q block under cors", strings.TrimSpace(key))
-	}
-	return bytes.Replace(routes, []byte(key), []byte(fmt.Sprintf("%s    - %s\n", key, origin)), 1)
 }
 
 func envOr(k, def string) string {

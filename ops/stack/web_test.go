@@ -15,9 +15,12 @@ func TestLocalStorefront(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(root, "bin", "storefront"), nil, 0o755); err != nil {
-		t.Fatal(err)
+	for _, b := range []string{"storefront", "xds"} {
+		if err := os.WriteFile(filepath.Join(root, "bin", b), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
+	t.Setenv("XDS_CORS_ALLOW_ORIGINS", "")
 	addrs, err := LocalAddrs(func(k string) string { return map[string]string{"XDS_PUBLIC_ADDR": "127.0.0.1:9443"}[k] })
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +47,10 @@ func TestLocalStorefront(t *testing.T) {
 		if !slices.Contains(env, want) {
 			t.Errorf("storefront env %v lacks %s", env, want)
 		}
+	}
+	xds := components[slices.IndexFunc(components, func(c Component) bool { return c.Name == "xds" })]
+	if !slices.Contains(xds.Env, "XDS_CORS_ALLOW_ORIGINS=http://127.0.0.1:5999,http://localhost:5999") {
+		t.Errorf("xds env %v does not allow the storefront's origins", xds.Env)
 	}
 	if s := Summary(components, "/data", addrs); !strings.Contains(s, "http://127.0.0.1:5999") {
 		t.Errorf("summary does not name the storefront's URL:\n%s", s)
