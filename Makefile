@@ -7,7 +7,7 @@ MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # broker, ops.
 CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* broker/cmd/* ops/cmd/*)
 
-.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean fuzz
+.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean fuzz web
 
 all: check test
 
@@ -17,11 +17,11 @@ build:
 	$(GO) build -o bin/ $(addprefix ./,$(CMDS))
 
 ## up: run the platform locally (embedded defaults, no Docker); Ctrl-C stops it
-up: build
+up: build web
 	./bin/mercato up
 
 ## test: everything CI runs — generated code in sync, formatting, vet, then every module's tests
-test: check
+test: check web
 	$(GO) test -count=1 -timeout 20m work
 
 ## test-short: the quick loop (skips the soak-style tests)
@@ -44,6 +44,15 @@ vet:
 generate:
 	proto/generate.sh
 	ent/generate.sh
+
+## web: install the npm workspace (@mercato/api, web/) when its lock file changed, then
+## type-check the storefront and build it into web/dist
+web: node_modules/.package-lock.json
+	npm run -w web check
+
+# (not proto/gen/ts/package.json: generate.sh rewrites it on every run; the lock file records it)
+node_modules/.package-lock.json: package-lock.json package.json web/package.json
+	npm ci --no-audit --no-fund
 
 ## bench-go: the Go benchmarks of every module (go test -bench), each beside its in-process baseline
 bench-go:
@@ -108,4 +117,4 @@ k8s-register:
 	  certs/spire/k8s/entries.sh
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin .tools node_modules web/dist

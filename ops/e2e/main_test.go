@@ -74,6 +74,8 @@ type platform struct {
 	roots      *x509.CertPool
 	routes     routesFile
 
+	webAddr string // where TestStorefrontInBrowser serves the storefront; its origin is allowed (CORS)
+
 	inventoryDB string // shared by every inventory instance (SQLite, WAL)
 	customersDB string // read by the JWT test for the signing key
 
@@ -190,6 +192,7 @@ func startPlatform(tb testing.TB) *platform {
 	if p.routes, err = parseRoutes(routes); err != nil {
 		tb.Fatalf("routes.yaml: %v", err)
 	}
+	p.webAddr = freeAddr(tb)
 	dir := tb.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "routes.yaml"), routes, 0o600); err != nil {
 		tb.Fatal(err)
@@ -207,6 +210,7 @@ func startPlatform(tb testing.TB) *platform {
 		"XDS_EDGE_DATA_DIR":      p.edgeDir,
 		"XDS_WARMUP":             xdsWarmup.String(),
 		"XDS_ENDPOINT_TTL":       endpointTTL.String(),
+		"XDS_CORS_ALLOW_ORIGINS": "http://" + p.webAddr, // the storefront of TestStorefrontInBrowser
 	}})
 	step("xds ready")
 
