@@ -40,8 +40,9 @@ func (d *DB) SQL() *sql.DB { return d.db }
 // Dialect returns the ent dialect name: dialect.SQLite ("sqlite3") or dialect.Postgres.
 func (d *DB) Dialect() string { return d.dialect }
 
-// Driver returns an ent driver on the pool, for <service>.NewClient(<service>.Driver(...)).
-func (d *DB) Driver() *entsql.Driver { return entsql.OpenDB(d.dialect, d.db) }
+// Driver returns an ent driver on the pool, for <service>.NewClient(<service>.Driver(...)),
+// with OpenTelemetry spans for statements and transactions (Traced).
+func (d *DB) Driver() dialect.Driver { return Traced(entsql.OpenDB(d.dialect, d.db)) }
 
 // Close closes the pool.
 func (d *DB) Close() error { return d.db.Close() }

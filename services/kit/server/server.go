@@ -112,7 +112,7 @@ func New(opts Options) (*Server, error) {
 // recovered into internal errors.
 func (s *Server) HandlerOptions(extra ...connect.HandlerOption) []connect.HandlerOption {
 	return append([]connect.HandlerOption{
-		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics)...),
+		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics, s.opts.Logger)...),
 		connect.WithReadMaxBytes(s.opts.ReadMaxBytes),
 		connect.WithRecover(s.recoverPanic),
 	}, extra...)
