@@ -250,6 +250,7 @@ func (c *consumer) process(ctx context.Context, msg jetstream.Msg) (interrupted 
 		return false
 	}
 	m := newMessage(msg, md)
+	c.observeDelivery(m, md.NumPending)
 	log := c.log.With("subject", m.Subject, "event_id", m.ID, "stream_seq", m.Sequence, "delivery", m.Delivery)
 	if m.Delivery > c.cfg.MaxDeliver {
 		c.deadLetter(ctx, msg, m, log, fmt.Errorf("no handler result after %d deliveries (crash or ack timeout)", c.cfg.MaxDeliver))
@@ -304,6 +305,15 @@ func (c *consumer) call(ctx context.Context, m Message) (err error) {
 		}
 	}()
 	return c.handle(ctx, m)
+}
+
+// observeDelivery records the consumer's lag and redeliveries as of this delivery.
+func (c *consumer) observeDelivery(m Message, pending uint64) {
+	c.metrics.pending.With(c.labels).Set(float64(pending))
+	if m.Delivery > 1 {
+		c.metrics.redelivered.With(c.labels).Inc()
+	}
+	c.metrics.lag.With(c.labels).Observe(max(time.Since(m.Published).Seconds(), 0))
 }
 
 // deadLetter republishes the message to the dead-letter subject, then terminates it. If the

@@ -59,11 +59,8 @@ func (s *Saga) run(ctx context.Context, o order.Order) (order.Order, error) {
 		o = next
 	}
 	for !o.Settled() {
-		next, err := s.step(ctx, o)
+		next, err := s.advance(ctx, o)
 		if err != nil {
-			return o, err
-		}
-		if err := s.store.Advance(ctx, s.opts.Owner, o.Step, next); err != nil {
 			return o, err
 		}
 		s.log.Debug("saga step", "order_id", o.ID, "from", o.Step, "to", next.Step, "status", next.Status)
@@ -73,6 +70,20 @@ func (s *Saga) run(ctx context.Context, o order.Order) (order.Order, error) {
 		o = next
 	}
 	return o, nil
+}
+
+// advance takes one step and persists the order after it, in the step's span.
+func (s *Saga) advance(ctx context.Context, o order.Order) (order.Order, error) {
+	ctx, span := startStep(ctx, o)
+	next, err := s.step(ctx, o)
+	if err == nil {
+		err = s.store.Advance(ctx, s.opts.Owner, o.Step, next)
+	}
+	endStep(span, next, err)
+	if err == nil && next.Settled() {
+		s.metrics.settled(next)
+	}
+	return next, err
 }
 
 // givenUp: a saga that is still placing the order has failed too often or for too long.
