@@ -56,6 +56,8 @@ func LocalBootstrap(socketPath, xdsAddr string) ([]byte, error) {
 			sa := addr.GetSocketAddress()
 			sa.Address = host
 			sa.PortSpecifier = &corev3.SocketAddress_PortValue{PortValue: uint32(port)}
+		case "opentelemetry_collector": // a local collector or Jaeger (make up TRACING=jaeger)
+			addr.GetSocketAddress().Address = "127.0.0.1"
 		}
 	}
 	if err := validate.Deep(b); err != nil {

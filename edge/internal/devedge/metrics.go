@@ -11,6 +11,7 @@ import (
 
 // metrics are the edge's own Prometheus series, next to the kit's process metrics.
 type metrics struct {
+	*flagMetrics
 	requests  *prometheus.HistogramVec
 	overflows *prometheus.CounterVec
 	retries   *prometheus.CounterVec
@@ -43,6 +44,7 @@ func newMetrics(m *telemetry.Metrics) *metrics {
 		}, []string{"type", "result"}),
 	}
 	m.Registry.MustRegister(mt.requests, mt.overflows, mt.retries, mt.ejections, mt.updates)
+	mt.flagMetrics = newFlagMetrics(m.Registry)
 	return mt
 }
 

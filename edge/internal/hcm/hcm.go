@@ -51,6 +51,7 @@ type Manager struct {
 	proxy     *httputil.ReverseProxy
 	logger    *slog.Logger
 	obs       Observer
+	tracing   *tracing // nil: no spans
 }
 
 // RouteConfigName is the RDS route configuration m refers to, "" when its routes are inline.
@@ -101,6 +102,9 @@ func New(m *hcmv3.HttpConnectionManager, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	mgr.filters = filters
+	if mgr.tracing, err = newTracing(m.GetTracing()); err != nil {
+		return nil, err
+	}
 	mgr.proxy = mgr.newProxy()
 	return mgr, nil
 }
@@ -111,8 +115,6 @@ func unsupported(m *hcmv3.HttpConnectionManager) error {
 		return errors.New("HTTP/3 is not supported by the dev edge")
 	case m.GetLocalReplyConfig() != nil:
 		return errors.New("local_reply_config is not supported by the dev edge")
-	case m.GetTracing() != nil:
-		return errors.New("tracing is not supported by the dev edge (trace headers are forwarded as they are)")
 	}
 	return nil
 }
@@ -120,6 +122,7 @@ func unsupported(m *hcmv3.HttpConnectionManager) error {
 // ServeHTTP handles one downstream request.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r, span := m.tracing.start(r)
 	x := &exchange{w: &responseWriter{ResponseWriter: w}, r: r, route: m.table.Lookup(r), m: m}
 	for _, f := range m.filters {
 		if f.decode(x) {
@@ -133,6 +136,7 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		m.obs.Request(cluster, x.w.code(), time.Since(start))
 	}
+	m.observe(x, span, start)
 }
 
 // exchange is one request going through the filters.

@@ -62,6 +62,7 @@ func publicListener(p *policy.Policy) *listener.Listener {
 			httpFilter(JWTAuthn, jwtConfig(p.JWT)),
 			httpFilter(wellknown.Router, &router.Router{}),
 		},
+		Tracing: edgeTracing(p.Tracing),
 	}
 	downstream := &tls.DownstreamTlsContext{CommonTlsContext: &tls.CommonTlsContext{
 		TlsCertificates: []*tls.TlsCertificate{{
