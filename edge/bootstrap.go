@@ -60,6 +60,9 @@ func LocalBootstrap(socketPath, xdsAddr string) ([]byte, error) {
 			addr.GetSocketAddress().Address = "127.0.0.1"
 		}
 	}
+	for _, l := range b.GetStaticResources().GetListeners() { // stats on this machine's loopback only
+		l.GetAddress().GetSocketAddress().Address = "127.0.0.1"
+	}
 	if err := validate.Deep(b); err != nil {
 		return nil, fmt.Errorf("local bootstrap: %w", err)
 	}

@@ -77,6 +77,8 @@ type platform struct {
 
 	adminToken  string
 	seedProduct *inventoryv1.Product
+
+	collector *collector // every process exports its spans here (OTLP)
 }
 
 var (
@@ -181,6 +183,8 @@ func startPlatform(tb testing.TB) *platform {
 	tb.Cleanup(ns.Shutdown)
 	p.nats = ns.URL()
 	step("embedded NATS JetStream " + p.nats)
+	p.collector = startCollector(tb)
+	step("OTLP receiver (gRPC and HTTP)")
 
 	// The control plane reads a copy of the repository's routes.yaml (edits in the working
 	// tree during a run cannot change it); the listener goes to a free port.
@@ -198,7 +202,7 @@ func startPlatform(tb testing.TB) *platform {
 	p.edgeDir = tb.TempDir()
 	p.publicAddr = freeAddr(tb)
 	p.xdsADS, p.xdsReg = freeAddr(tb), freeAddr(tb)
-	p.xds = startProc(tb, procSpec{Name: "xds", Bin: p.bins["xds"], AdminVar: "XDS_ADMIN_ADDR", Env: map[string]string{
+	p.xds = startProc(tb, procSpec{Name: "xds", Bin: p.bins["xds"], AdminVar: "XDS_ADMIN_ADDR", Env: withEnv(map[string]string{
 		"SPIFFE_ENDPOINT_SOCKET": p.env.Addr,
 		"MERCATO_DATA":           tb.TempDir(),
 		"XDS_ROUTES":             filepath.Join(dir, "routes.yaml"),
@@ -208,7 +212,7 @@ func startPlatform(tb testing.TB) *platform {
 		"XDS_EDGE_DATA_DIR":      p.edgeDir,
 		"XDS_WARMUP":             xdsWarmup.String(),
 		"XDS_ENDPOINT_TTL":       endpointTTL.String(),
-	}})
+	}, p.collector.env(exportProtocol["xds"]))})
 	step("xds ready")
 
 	dbDir := tb.TempDir()
@@ -232,12 +236,12 @@ func startPlatform(tb testing.TB) *platform {
 		})
 	}
 	starts = append(starts, func() {
-		p.edge = startProc(tb, procSpec{Name: "edge", Bin: p.bins["edge"], AdminVar: "EDGE_ADMIN_ADDR", Env: map[string]string{
+		p.edge = startProc(tb, procSpec{Name: "edge", Bin: p.bins["edge"], AdminVar: "EDGE_ADMIN_ADDR", Env: withEnv(map[string]string{
 			"SPIFFE_ENDPOINT_SOCKET": p.env.Addr,
 			"MERCATO_DATA":           p.edgeDir,
 			"EDGE_XDS_ADDR":          p.xdsADS,
 			"EDGE_DEV_CERT":          "on",
-		}})
+		}, p.collector.env(exportProtocol["edge"]))})
 	})
 	parallel(tb, starts...)
 	step("customers, inventory, payments, notifications, edge ready")
@@ -316,7 +320,7 @@ func (p *platform) startService(tb testing.TB, name string, extra map[string]str
 		"XDS_REGISTRATION_ADDR":  p.xdsReg,
 		"NATS_URL":               p.nats,
 	}
-	for k, v := range extra {
+	for k, v := range withEnv(extra, p.collector.env(exportProtocol[name])) {
 		env[k] = v
 	}
 	return startProc(tb, procSpec{Name: name, Bin: p.bins[name], AdminVar: upper + "_ADMIN_ADDR", AddrVar: upper + "_ADDR", Env: env})
