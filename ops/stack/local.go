@@ -39,6 +39,14 @@ func Local(root, dataDir string) (components []Component, missing []string) {
 		"XDS_REGISTRATION_ADDR=127.0.0.1:18001",
 		"NATS_URL=" + NATSURL(),
 	}
+	if j, env, ok := jaeger(root); ok { // first: every process exports its spans to it
+		if _, err := os.Stat(j.Path); err == nil {
+			components = append(components, j)
+			common = append(common, env...)
+		} else {
+			missing = append(missing, "jaeger (make jaeger)")
+		}
+	}
 	add := func(name, exe string, c Component) {
 		path, ok := bin(exe)
 		if !ok {
@@ -132,6 +140,8 @@ func Summary(components []Component, dataDir string) string {
 			fmt.Fprintf(&b, "  %-14s unix://%s\n", c.Name, filepath.Join(dataDir, "spiffe", "agent.sock"))
 		case c.Name == "xds":
 			fmt.Fprintf(&b, "  %-14s ADS 127.0.0.1:18000, registration 127.0.0.1:18001, admin http://127.0.0.1:9100\n", c.Name)
+		case c.Name == "jaeger":
+			fmt.Fprintf(&b, "  %-14s OTLP 127.0.0.1:4317/4318, query API %s (mercato trace <order-id>)\n", c.Name, JaegerQueryURL)
 		case strings.HasPrefix(c.Name, "edge"):
 			fmt.Fprintf(&b, "  %-14s https://localhost:8443 (CA %s)\n", c.Name, filepath.Join(dataDir, "edge", "ca.pem"))
 		default:

@@ -166,6 +166,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, ha
 		labels:  prometheus.Labels{"stream": cfg.Stream, "consumer": cfg.Durable},
 		tracer:  otel.Tracer("mercato.dev/services/kit/events"),
 	}
+	c.metrics.touch(c.labels) // every series exists from the start: rate() and alerts see zeros
 	for ctx.Err() == nil {
 		if js.Conn().IsClosed() {
 			return fmt.Errorf("events: consumer %s: %w", cfg.Durable, nats.ErrConnectionClosed)

@@ -63,6 +63,13 @@ func newConsumerMetrics(reg prometheus.Registerer) *consumerMetrics {
 	return m
 }
 
+// touch creates the consumer's counter series at zero.
+func (m *consumerMetrics) touch(labels prometheus.Labels) {
+	for _, c := range []*prometheus.CounterVec{m.handled, m.failed, m.deadLettered, m.redelivered} {
+		c.With(labels)
+	}
+}
+
 // register adds c to reg, or returns the collector already registered there, so that several
 // consumers of one process share their metrics.
 func register[T prometheus.Collector](reg prometheus.Registerer, c T) T {
