@@ -14,8 +14,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// tracer names the spans of ent's database calls.
-var tracer = otel.Tracer("mercato.dev/ent/database")
+// tracer is looked up at each use (only for sampled work): a process or test that installs a
+// new global provider gets its spans.
+func tracer() trace.Tracer { return otel.Tracer("mercato.dev/ent/database") }
 
 // tracedDriver wraps an ent driver with OpenTelemetry spans: one client span per statement,
 // named "<OPERATION> <table>" ("UPDATE orders"), and one per transaction, from begin to commit
@@ -88,7 +89,7 @@ func (d *tracedDriver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialec
 	}
 	var span trace.Span
 	if trace.SpanFromContext(ctx).IsRecording() {
-		ctx, span = tracer.Start(ctx, "db.transaction", trace.WithSpanKind(trace.SpanKindClient),
+		ctx, span = tracer().Start(ctx, "db.transaction", trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(attribute.String("db.system.name", d.system)))
 	}
 	tx, err := b.BeginTx(ctx, opts)
@@ -176,7 +177,7 @@ func (d *tracedDriver) start(ctx context.Context, query string) (context.Context
 	if table != "" {
 		attrs = append(attrs, attribute.String("db.collection.name", table))
 	}
-	return tracer.Start(ctx, strings.TrimSpace(op+" "+table), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return tracer().Start(ctx, strings.TrimSpace(op+" "+table), trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 }
 
 // end ends span (when there is one) with err's status, and returns err.

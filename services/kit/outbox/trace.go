@@ -13,7 +13,9 @@ import (
 	"mercato.dev/services/kit/events"
 )
 
-var tracer = otel.Tracer("mercato.dev/services/kit/outbox")
+// tracer is looked up at each use (only for sampled work): a process or test that installs a
+// new global provider gets its spans.
+func tracer() trace.Tracer { return otel.Tracer("mercato.dev/services/kit/outbox") }
 
 // startPublishSpan starts the producer span of one event's publish, a child of the trace
 // context the event was written with (so the publish belongs to the request that caused it),
@@ -25,7 +27,7 @@ func startPublishSpan(ctx context.Context, ev Event, header nats.Header) trace.S
 	if !trace.SpanContextFromContext(parent).IsSampled() {
 		return nil
 	}
-	pctx, span := tracer.Start(parent, "publish "+ev.Subject, trace.WithSpanKind(trace.SpanKindProducer),
+	pctx, span := tracer().Start(parent, "publish "+ev.Subject, trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(
 			attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.operation.type", "publish"),

@@ -13,7 +13,9 @@ import (
 	"mercato.dev/services/orders/internal/order"
 )
 
-var tracer = otel.Tracer("mercato.dev/services/orders/saga")
+// tracer is looked up at each use (only for sampled work): a process or test that installs a
+// new global provider gets its spans.
+func tracer() trace.Tracer { return otel.Tracer("mercato.dev/services/orders/saga") }
 
 // metrics count how sagas end.
 type metrics struct {
@@ -45,7 +47,7 @@ func startStep(ctx context.Context, o order.Order) (context.Context, trace.Span)
 	if !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, nil
 	}
-	return tracer.Start(ctx, "saga "+string(o.Step), trace.WithAttributes(
+	return tracer().Start(ctx, "saga "+string(o.Step), trace.WithAttributes(
 		attribute.String("mercato.order.id", o.ID.String()),
 		attribute.String("saga.step", string(o.Step)),
 		attribute.Int("saga.attempts", o.Attempts),
