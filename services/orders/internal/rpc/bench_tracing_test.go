@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	ordersv1 "mercato.dev/proto/gen/go/mercato/orders/v1"
 
 	"mercato.dev/services/kit/telemetry"
@@ -18,6 +21,7 @@ import (
 // side by side, reporting the process's CPU time per order (user + system, all goroutines:
 // server, saga, store, client and exporter):
 //
+//   - noop: OpenTelemetry's no-op provider, the floor (what no tracing at all would cost);
 //   - off: no OTLP endpoint (the default `make up`): spans get IDs, nothing is recorded;
 //   - sampled-0%: an exporter configured, parentbased_traceidratio at 0;
 //   - sampled-100%: every span recorded and exported over OTLP/HTTP to a receiver in this
@@ -31,6 +35,7 @@ func BenchmarkCreateOrderTracing(b *testing.B) {
 		name string
 		env  map[string]string
 	}{
+		{"noop", nil},
 		{"off", map[string]string{}},
 		{"sampled-0%", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"}},
 		{"sampled-100%", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": sink.URL, "OTEL_TRACES_SAMPLER": "always_on"}},
@@ -39,6 +44,9 @@ func BenchmarkCreateOrderTracing(b *testing.B) {
 			tr, err := telemetry.SetupTracing(context.Background(), "orders", "spiffe://mercato.local/svc/orders", func(k string) string { return v.env[k] })
 			if err != nil {
 				b.Fatal(err)
+			}
+			if v.env == nil {
+				otel.SetTracerProvider(noop.NewTracerProvider())
 			}
 			f := newFixture(b) // after the provider: the interceptors take the one installed now
 			c := f.as(b, alice)
