@@ -122,7 +122,7 @@ func unsupported(m *hcmv3.HttpConnectionManager) error {
 // ServeHTTP handles one downstream request.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	r, span := m.tracing.start(r)
+	r, span := m.begin(r)
 	x := &exchange{w: &responseWriter{ResponseWriter: w}, r: r, route: m.table.Lookup(r), m: m}
 	for _, f := range m.filters {
 		if f.decode(x) {

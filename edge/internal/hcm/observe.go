@@ -93,6 +93,19 @@ func unsampledRoot() trace.SpanContext {
 	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, Remote: true})
 }
 
+// begin gives the request its ID (generate_request_id: the access line, the span and the
+// upstream see the same one) and its server span when tracing is on.
+func (m *Manager) begin(r *http.Request) (*http.Request, trace.Span) {
+	if m.requestID && r.Header.Get("X-Request-Id") == "" {
+		r.Header.Set("X-Request-Id", newRequestID())
+	}
+	r, span := m.tracing.start(r)
+	if span != nil {
+		span.SetAttributes(attribute.String("request_id", r.Header.Get("X-Request-Id")))
+	}
+	return r, span
+}
+
 // observe ends the request: its span, the response flag metric and one access log line.
 func (m *Manager) observe(x *exchange, span trace.Span, start time.Time) {
 	elapsed := time.Since(start)
