@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	"mercato.dev/ops/tracing"
@@ -27,6 +29,8 @@ type collector struct {
 	coltracepb.UnimplementedTraceServiceServer
 	grpcURL, httpURL string
 
+	upstream coltracepb.TraceServiceClient // E2E_FORWARD_OTLP: a real backend (Jaeger) gets every span too
+
 	mu         sync.Mutex
 	spans      []tracing.Span
 	byProtocol map[string]int // spans received per protocol
@@ -35,6 +39,14 @@ type collector struct {
 func startCollector(tb testing.TB) *collector {
 	tb.Helper()
 	c := &collector{byProtocol: map[string]int{}}
+	if addr := os.Getenv("E2E_FORWARD_OTLP"); addr != "" {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			tb.Fatalf("E2E_FORWARD_OTLP %s: %v", addr, err)
+		}
+		tb.Cleanup(func() { _ = conn.Close() })
+		c.upstream = coltracepb.NewTraceServiceClient(conn)
+	}
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -97,6 +109,7 @@ func (c *collector) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *collector) add(protocol string, req *coltracepb.ExportTraceServiceRequest) {
+	c.forward(req)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, rs := range req.GetResourceSpans() {
@@ -176,6 +189,18 @@ func attrs(kvs []*commonpb.KeyValue) map[string]string {
 		}
 	}
 	return out
+}
+
+// forward sends the spans on to E2E_FORWARD_OTLP (an OTLP/gRPC host:port, such as a local
+// Jaeger's 127.0.0.1:4317), when set: a way to look at the e2e platform's traces in a real
+// backend by hand. Off in CI.
+func (c *collector) forward(req *coltracepb.ExportTraceServiceRequest) {
+	if c.upstream == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = c.upstream.Export(ctx, req)
 }
 
 // exportProtocol is how each process exports its spans: both OTLP transports are exercised.
