@@ -7,18 +7,30 @@ MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # broker, ops.
 CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* broker/cmd/* ops/cmd/*)
 
-.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean fuzz web
+.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean fuzz web jaeger
 
 all: check test
+
+# The build version every binary reports (trace resource service.version, mercato_build_info):
+# VCS stamping is off on these machines, so it is set at link time.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X mercato.dev/services/kit/telemetry.Version=$(VERSION)
 
 ## build: compile every binary `make up` runs into bin/
 build:
 	@mkdir -p bin
-	$(GO) build -o bin/ $(addprefix ./,$(CMDS))
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ $(addprefix ./,$(CMDS))
 
-## up: run the platform locally (embedded defaults, no Docker); Ctrl-C stops it
-up: build web
-	./bin/mercato up
+## up: run the platform locally (embedded defaults, no Docker); Ctrl-C stops it.
+## `make up TRACING=jaeger` also builds and runs Jaeger, and every process exports its spans to it.
+up: build web $(if $(filter jaeger,$(TRACING)),jaeger)
+	TRACING=$(TRACING) ./bin/mercato up
+
+## jaeger: build Jaeger v2 (v1.75.0) into bin/jaeger from its own module outside go.work (~5 min)
+jaeger: bin/jaeger
+bin/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
+	@mkdir -p bin
+	cd tools/jaeger && GOWORK=off $(GO) build -o ../../bin/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
 
 ## test: everything CI runs — generated code in sync, formatting, vet, then every module's tests
 test: check web

@@ -48,14 +48,15 @@ func (d *DB) ReadSQL() *sql.DB { return d.read }
 // Dialect returns the ent dialect name: dialect.SQLite ("sqlite3") or dialect.Postgres.
 func (d *DB) Dialect() string { return d.dialect }
 
-// Driver returns an ent driver for <service>.NewClient(<service>.Driver(...)): transactions and
-// Exec go to the write pool, queries outside a transaction to the read pool.
+// Driver returns an ent driver for <service>.NewClient(<service>.Driver(...)), with
+// OpenTelemetry spans for statements and transactions (Traced): transactions and Exec go to the
+// write pool, SELECTs outside a transaction to the read pool (see splitDriver).
 func (d *DB) Driver() dialect.Driver {
 	w := entsql.OpenDB(d.dialect, d.db)
 	if d.read == d.db {
-		return w
+		return Traced(w)
 	}
-	return &splitDriver{Driver: w, read: entsql.OpenDB(d.dialect, d.read)}
+	return Traced(&splitDriver{Driver: w, read: entsql.OpenDB(d.dialect, d.read)})
 }
 
 // Close closes the pools.

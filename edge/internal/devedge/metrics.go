@@ -12,6 +12,7 @@ import (
 
 // metrics are the edge's own Prometheus series, next to the kit's process metrics.
 type metrics struct {
+	*flagMetrics
 	requests  *prometheus.HistogramVec
 	overflows *prometheus.CounterVec
 	retries   *prometheus.CounterVec
@@ -52,6 +53,7 @@ func newMetrics(m *telemetry.Metrics) *metrics {
 			Name: "edge_http2_rapid_reset_total",
 			Help: "HTTP/2 connections sent GOAWAY and closed for resetting too many of their streams.",
 		}, func() float64 { return float64(listener.AbusiveConnections()) }))
+	mt.flagMetrics = newFlagMetrics(m.Registry)
 	return mt
 }
 

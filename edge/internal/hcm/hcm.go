@@ -57,6 +57,7 @@ type Manager struct {
 	proxy     *httputil.ReverseProxy
 	logger    *slog.Logger
 	obs       Observer
+	tracing   *tracing // nil: no spans
 }
 
 // RouteConfigName is the RDS route configuration m refers to, "" when its routes are inline.
@@ -114,6 +115,9 @@ func New(m *hcmv3.HttpConnectionManager, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	mgr.filters = filters
+	if mgr.tracing, err = newTracing(m.GetTracing()); err != nil {
+		return nil, err
+	}
 	mgr.proxy = mgr.newProxy()
 	return mgr, nil
 }
@@ -122,8 +126,6 @@ func unsupported(m *hcmv3.HttpConnectionManager) error {
 	switch {
 	case m.GetCodecType() == hcmv3.HttpConnectionManager_HTTP3:
 		return errors.New("HTTP/3 is not supported by the dev edge")
-	case m.GetTracing() != nil:
-		return errors.New("tracing is not supported by the dev edge (trace headers are forwarded as they are)")
 	}
 	return nil
 }
@@ -134,6 +136,7 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m.StreamIdleTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
 		r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: m.StreamIdleTimeout}
 	}
+	r, span := m.begin(r)
 	x := &exchange{w: &responseWriter{ResponseWriter: w}, r: r, route: m.table.Lookup(r), m: m}
 	for _, f := range m.filters {
 		if f.decode(x) {
@@ -147,6 +150,7 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		m.obs.Request(cluster, x.w.code(), time.Since(start))
 	}
+	m.observe(x, span, start)
 }
 
 // exchange is one request going through the filters.

@@ -106,6 +106,7 @@ func (roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // proxyError answers a request the cluster could not carry, as Envoy's router does.
 func (m *Manager) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	setFlag(w, responseFlag(r, err))
 	var overflow *upstream.Overflow
 	var connect *upstream.ConnectError
 	switch {

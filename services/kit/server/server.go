@@ -114,7 +114,7 @@ func New(opts Options) (*Server, error) {
 // decompression, small responses left uncompressed, and panics recovered into internal errors.
 func (s *Server) HandlerOptions(extra ...connect.HandlerOption) []connect.HandlerOption {
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics)...),
+		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics, s.opts.Logger)...),
 		connect.WithReadMaxBytes(s.opts.ReadMaxBytes),
 		connect.WithRecover(s.recoverPanic),
 	}

@@ -75,6 +75,8 @@ func New(ctx context.Context, cfg Config, src identity.Source, logger *slog.Logg
 		logger = telemetry.Discard()
 	}
 	metrics := telemetry.NewMetrics()
+	metrics.BuildInfo("xds")
+	metrics.WatchSVID(src)
 	a := &App{
 		warmUp:   cfg.WarmUp,
 		logger:   logger,

@@ -31,6 +31,7 @@ type Policy struct {
 	Private       []string // methods that must never be routed
 	Routes        []Route
 	Proxyless     Proxyless
+	Tracing       Tracing
 }
 
 // Listener is the public HTTPS listener.
@@ -252,17 +253,20 @@ type document struct {
 	Private         []string             `yaml:"private"`
 	Routes          []Route              `yaml:"routes"`
 	Proxyless       Proxyless            `yaml:"proxyless"`
+	Tracing         Tracing              `yaml:"tracing"`
 }
 
 func decodePolicy(d *decoder, root *yaml.Node) *Policy {
 	def := defaults()
 	doc := document{Listener: def.Listener, JWT: def.JWT, CORS: def.CORS, Proxyless: def.Proxyless, ClusterDefaults: clusterDefaults(), RouteDefaults: def.RouteDefaults}
+	doc.Tracing.RandomSampling = 100
 	d.decode(root, reflect.ValueOf(&doc).Elem(), "")
 	p := Policy{
 		Listener: doc.Listener, JWT: doc.JWT, CORS: doc.CORS, Private: doc.Private,
 		Routes: doc.Routes, Proxyless: doc.Proxyless, Clusters: map[string]Cluster{}, ClusterDefaults: doc.ClusterDefaults,
 		RouteDefaults: doc.RouteDefaults,
 	}
+	p.Tracing = doc.Tracing
 	for _, name := range slices.Sorted(maps.Keys(doc.Clusters)) {
 		c := doc.ClusterDefaults.clone()
 		if node := doc.Clusters[name]; node.Kind != 0 {

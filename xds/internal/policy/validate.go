@@ -82,6 +82,7 @@ func (v *validator) policy(p *Policy) {
 		}
 	}
 	v.routes(p)
+	v.tracing(p.Tracing)
 	if !dnsName(p.Proxyless.Domain) {
 		v.fail("proxyless.domain", "%q is not a DNS domain", p.Proxyless.Domain)
 	}

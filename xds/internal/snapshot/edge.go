@@ -72,6 +72,7 @@ func publicListener(p *policy.Policy) *listener.Listener {
 			httpFilter(wellknown.Router, &router.Router{}),
 		},
 		LocalReplyConfig: localReplyConfig(),
+		Tracing:          edgeTracing(p.Tracing),
 	}
 	limitConnections(manager, p.Listener.Connections)
 	downstream := &tls.DownstreamTlsContext{CommonTlsContext: &tls.CommonTlsContext{
