@@ -56,6 +56,11 @@ func env(s types.ServiceConfig, name string) string {
 // composeListens: the ports a service binds on every interface, by variable.
 func composeListens(s types.ServiceConfig) map[string]int {
 	out := map[string]int{}
+	for _, e := range s.Expose { // a third-party image declares its listeners with expose
+		if port, err := strconv.Atoi(e); err == nil {
+			out["expose "+e] = port
+		}
+	}
 	for name, v := range s.Environment {
 		if v == nil || !strings.HasSuffix(name, "_ADDR") {
 			continue
@@ -143,8 +148,8 @@ func checkComposeDial(t *testing.T, p *types.Project, s types.ServiceConfig, nam
 		value = u.Host
 	}
 	host, portStr, err := net.SplitHostPort(value)
-	if err != nil || host == "0.0.0.0" {
-		return
+	if err != nil || host == "0.0.0.0" || host == "127.0.0.1" || host == "localhost" {
+		return // not an address, or the container's own (Envoy's admin for its stats listener)
 	}
 	port, _ := strconv.Atoi(portStr)
 	target, err := p.GetService(host)
