@@ -105,7 +105,7 @@ async function storefront(protocol) {
   // Sign up (first with bad input: the violations show next to their fields).
   await page.getByRole("link", { name: "Create account" }).click();
   if (protocol === "json") {
-    await page.getByLabel("Email").fill("not-an-email");
+    await page.getByLabel("Email", { exact: true }).fill("not-an-email");
     await page.getByLabel(/^Password/).fill("short");
     await page.getByRole("button", { name: "Create account" }).click();
     run.violations = {};
@@ -119,8 +119,8 @@ async function storefront(protocol) {
     await audit(page, run, "sign-up form with violations");
   }
   const email = `web-${protocol}-${Date.now()}@e2e.mercato.test`;
-  await page.getByLabel("Name").fill(`Browser ${protocol}`);
-  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Name", { exact: true }).fill(`Browser ${protocol}`);
+  await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel(/^Password/).fill("browser-password-1");
   await page.getByRole("button", { name: "Create account" }).click();
   await page.getByRole("button", { name: /^Sign out/ }).waitFor();
@@ -168,14 +168,14 @@ async function storefront(protocol) {
 
 async function adminAddsScarceProduct(page, run) {
   await page.getByRole("link", { name: "Sign in" }).click();
-  await page.getByLabel("Email").fill(env("ADMIN_EMAIL"));
-  await page.getByLabel("Password").fill(env("ADMIN_PASSWORD"));
+  await page.getByLabel("Email", { exact: true }).fill(env("ADMIN_EMAIL"));
+  await page.getByLabel("Password", { exact: true }).fill(env("ADMIN_PASSWORD"));
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("link", { name: "Admin" }).click();
   const name = `Scarce lamp ${Date.now()}`;
   await page.getByLabel(/^SKU/).fill("not a sku");
   await page.getByLabel("Name", { exact: true }).fill(name);
-  await page.getByLabel("Price").fill("19.90");
+  await page.getByLabel("Price", { exact: true }).fill("19.90");
   await page.getByLabel("Initial stock").fill("1");
   await page.getByRole("button", { name: "Add product" }).click();
   await page.locator("#np-sku-error").waitFor();
