@@ -7,21 +7,33 @@ MODULES := $(shell $(GO) list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # broker, ops.
 CMDS := $(wildcard certs/cmd/* services/*/cmd/* xds/cmd/* edge/cmd/* broker/cmd/* ops/cmd/*)
 
-.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean
+.PHONY: all build up test test-short test-spire spire k8s-register check fmt vet lint generate bench bench-go bench-smoke bench-baseline clean fuzz web jaeger
 
 all: check test
+
+# The build version every binary reports (trace resource service.version, mercato_build_info):
+# VCS stamping is off on these machines, so it is set at link time.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X mercato.dev/services/kit/telemetry.Version=$(VERSION)
 
 ## build: compile every binary `make up` runs into bin/
 build:
 	@mkdir -p bin
-	$(GO) build -o bin/ $(addprefix ./,$(CMDS))
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ $(addprefix ./,$(CMDS))
 
-## up: run the platform locally (embedded defaults, no Docker); Ctrl-C stops it
-up: build
-	./bin/mercato up
+## up: run the platform locally (embedded defaults, no Docker); Ctrl-C stops it.
+## `make up TRACING=jaeger` also builds and runs Jaeger, and every process exports its spans to it.
+up: build web $(if $(filter jaeger,$(TRACING)),jaeger)
+	TRACING=$(TRACING) ./bin/mercato up
+
+## jaeger: build Jaeger v2 (v1.75.0) into bin/jaeger from its own module outside go.work (~5 min)
+jaeger: bin/jaeger
+bin/jaeger: tools/jaeger/go.mod tools/jaeger/go.sum
+	@mkdir -p bin
+	cd tools/jaeger && GOWORK=off $(GO) build -o ../../bin/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
 
 ## test: everything CI runs — generated code in sync, formatting, vet, then every module's tests
-test: check
+test: check web
 	$(GO) test -count=1 -timeout 20m work
 
 ## test-short: the quick loop (skips the soak-style tests)
@@ -45,9 +57,28 @@ generate:
 	proto/generate.sh
 	ent/generate.sh
 
+## web: install the npm workspace (@mercato/api, web/) when its lock file changed, then
+## type-check the storefront and build it into web/dist
+web: node_modules/.package-lock.json
+	npm run -w web check
+
+# (not proto/gen/ts/package.json: generate.sh rewrites it on every run; the lock file records it)
+node_modules/.package-lock.json: package-lock.json package.json web/package.json
+	npm ci --no-audit --no-fund
+
 ## bench-go: the Go benchmarks of every module (go test -bench), each beside its in-process baseline
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 work
+
+## fuzz: every Go fuzz target (func Fuzz… in a _test.go file) for FUZZTIME each; `make test`
+## runs their seeds and committed corpora (testdata/fuzz) only
+FUZZTIME ?= 30s
+fuzz:
+	@grep -rHo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' $(MODULES) | sed 's|/[^/]*:func | |' | sort -u | \
+	while read -r dir name; do \
+		echo "==> $$dir $$name ($(FUZZTIME))"; \
+		(cd "$$dir" && $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) .) || exit 1; \
+	done
 
 ## bench-smoke: the current build on free ports under load from bin/loadgen; fails on any platform
 ## error (a failed call, outbox not drained, notifications != orders); no assertion on time
@@ -98,4 +129,4 @@ k8s-register:
 	  certs/spire/k8s/entries.sh
 
 clean:
-	rm -rf bin .tools
+	rm -rf bin .tools node_modules web/dist

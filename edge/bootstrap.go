@@ -56,7 +56,12 @@ func LocalBootstrap(socketPath, xdsAddr string) ([]byte, error) {
 			sa := addr.GetSocketAddress()
 			sa.Address = host
 			sa.PortSpecifier = &corev3.SocketAddress_PortValue{PortValue: uint32(port)}
+		case "opentelemetry_collector": // a local collector or Jaeger (make up TRACING=jaeger)
+			addr.GetSocketAddress().Address = "127.0.0.1"
 		}
+	}
+	for _, l := range b.GetStaticResources().GetListeners() { // stats on this machine's loopback only
+		l.GetAddress().GetSocketAddress().Address = "127.0.0.1"
 	}
 	if err := validate.Deep(b); err != nil {
 		return nil, fmt.Errorf("local bootstrap: %w", err)

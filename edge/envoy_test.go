@@ -89,6 +89,33 @@ func checkBootstrap(t *testing.T, b *bootstrapv3.Bootstrap, socket, xdsHost stri
 	if !clusters["spiffe"] || !clusters["xds"] {
 		t.Errorf("static clusters %v, want spiffe and xds", clusters)
 	}
+	checkOverload(t, b)
+}
+
+// checkOverload: the global connection cap, and actions on heap pressure.
+func checkOverload(t *testing.T, b *bootstrapv3.Bootstrap) {
+	t.Helper()
+	om := b.GetOverloadManager()
+	monitors := map[string]bool{}
+	for _, m := range om.GetResourceMonitors() {
+		monitors[m.GetName()] = true
+	}
+	if !monitors["envoy.resource_monitors.global_downstream_max_connections"] || !monitors["envoy.resource_monitors.fixed_heap"] {
+		t.Errorf("resource monitors %v, want the global connection cap and the heap", monitors)
+	}
+	actions := map[string]bool{}
+	for _, a := range om.GetActions() {
+		actions[a.GetName()] = true
+	}
+	for _, want := range []string{"envoy.overload_actions.reduce_timeouts", "envoy.overload_actions.stop_accepting_requests", "envoy.overload_actions.reset_high_memory_stream"} {
+		if !actions[want] {
+			t.Errorf("overload action %s missing (have %v)", want, actions)
+		}
+	}
+	static := b.GetLayeredRuntime().GetLayers()[0].GetStaticLayer().GetFields()
+	if static["overload.premature_reset_total_stream_count"].GetNumberValue() == 0 {
+		t.Errorf("runtime %v: the rapid-reset bound is not written out", static)
+	}
 }
 
 func checkXDSTLS(t *testing.T, u *tlsv3.UpstreamTlsContext) {

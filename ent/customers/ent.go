@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"mercato.dev/ent/customers/customer"
+	"mercato.dev/ent/customers/outboxevent"
 	"mercato.dev/ent/customers/signingkey"
 )
 
@@ -74,8 +75,9 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			customer.Table:   customer.ValidColumn,
-			signingkey.Table: signingkey.ValidColumn,
+			customer.Table:    customer.ValidColumn,
+			outboxevent.Table: outboxevent.ValidColumn,
+			signingkey.Table:  signingkey.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"mercato.dev/ent/customers/customer"
+	"mercato.dev/ent/customers/outboxevent"
 	"mercato.dev/ent/customers/schema"
 	"mercato.dev/ent/customers/signingkey"
 )
@@ -67,6 +68,47 @@ func init() {
 	customerDescID := customerFields[0].Descriptor()
 	// customer.DefaultID holds the default value on creation for the id field.
 	customer.DefaultID = customerDescID.Default.(func() uuid.UUID)
+	outboxeventMixin := schema.OutboxEvent{}.Mixin()
+	outboxeventMixinFields0 := outboxeventMixin[0].Fields()
+	_ = outboxeventMixinFields0
+	outboxeventFields := schema.OutboxEvent{}.Fields()
+	_ = outboxeventFields
+	// outboxeventDescSubject is the schema descriptor for subject field.
+	outboxeventDescSubject := outboxeventMixinFields0[1].Descriptor()
+	// outboxevent.SubjectValidator is a validator for the "subject" field. It is called by the builders before save.
+	outboxevent.SubjectValidator = func() func(string) error {
+		validators := outboxeventDescSubject.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(subject string) error {
+			for _, fn := range fns {
+				if err := fn(subject); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// outboxeventDescClaimedBy is the schema descriptor for claimed_by field.
+	outboxeventDescClaimedBy := outboxeventMixinFields0[5].Descriptor()
+	// outboxevent.ClaimedByValidator is a validator for the "claimed_by" field. It is called by the builders before save.
+	outboxevent.ClaimedByValidator = outboxeventDescClaimedBy.Validators[0].(func(string) error)
+	// outboxeventDescAttempts is the schema descriptor for attempts field.
+	outboxeventDescAttempts := outboxeventMixinFields0[7].Descriptor()
+	// outboxevent.DefaultAttempts holds the default value on creation for the attempts field.
+	outboxevent.DefaultAttempts = outboxeventDescAttempts.Default.(int)
+	// outboxevent.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	outboxevent.AttemptsValidator = outboxeventDescAttempts.Validators[0].(func(int) error)
+	// outboxeventDescCreateTime is the schema descriptor for create_time field.
+	outboxeventDescCreateTime := outboxeventMixinFields0[8].Descriptor()
+	// outboxevent.DefaultCreateTime holds the default value on creation for the create_time field.
+	outboxevent.DefaultCreateTime = outboxeventDescCreateTime.Default.(func() time.Time)
+	// outboxeventDescID is the schema descriptor for id field.
+	outboxeventDescID := outboxeventMixinFields0[0].Descriptor()
+	// outboxevent.DefaultID holds the default value on creation for the id field.
+	outboxevent.DefaultID = outboxeventDescID.Default.(func() uuid.UUID)
 	signingkeyMixin := schema.SigningKey{}.Mixin()
 	signingkeyMixinFields0 := signingkeyMixin[0].Fields()
 	_ = signingkeyMixinFields0

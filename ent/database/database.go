@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -47,14 +48,15 @@ func (d *DB) ReadSQL() *sql.DB { return d.read }
 // Dialect returns the ent dialect name: dialect.SQLite ("sqlite3") or dialect.Postgres.
 func (d *DB) Dialect() string { return d.dialect }
 
-// Driver returns an ent driver for <service>.NewClient(<service>.Driver(...)): transactions and
-// Exec go to the write pool, queries outside a transaction to the read pool.
+// Driver returns an ent driver for <service>.NewClient(<service>.Driver(...)), with
+// OpenTelemetry spans for statements and transactions (Traced): transactions and Exec go to the
+// write pool, SELECTs outside a transaction to the read pool (see splitDriver).
 func (d *DB) Driver() dialect.Driver {
 	w := entsql.OpenDB(d.dialect, d.db)
 	if d.read == d.db {
-		return w
+		return Traced(w)
 	}
-	return &splitDriver{Driver: w, read: entsql.OpenDB(d.dialect, d.read)}
+	return Traced(&splitDriver{Driver: w, read: entsql.OpenDB(d.dialect, d.read)})
 }
 
 // Close closes the pools.
@@ -65,16 +67,26 @@ func (d *DB) Close() error {
 	return d.db.Close()
 }
 
-// splitDriver sends Query to the read pool and everything else (Exec, Tx, BeginTx) to the
-// write pool. ent runs every mutation through Exec or a transaction; a query that writes would
-// fail on a query_only connection rather than bypass the writer.
+// splitDriver sends SELECT queries outside transactions to the read pool and everything else
+// (Exec, Tx, BeginTx, and queries that write, such as ent's INSERT … RETURNING of an upsert) to
+// the write pool. A write that reached a read connection would fail there (query_only), never
+// bypass the writer.
 type splitDriver struct {
 	*entsql.Driver
 	read *entsql.Driver
 }
 
 func (s *splitDriver) Query(ctx context.Context, query string, args, v any) error {
-	return s.read.Query(ctx, query, args, v)
+	if isSelect(query) {
+		return s.read.Query(ctx, query, args, v)
+	}
+	return s.Driver.Query(ctx, query, args, v)
+}
+
+// isSelect reports whether query is a plain SELECT (ent writes none with a leading WITH).
+func isSelect(query string) bool {
+	q := strings.TrimLeft(query, " \t\n(")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
 }
 
 func (s *splitDriver) Close() error { return errors.Join(s.read.Close(), s.Driver.Close()) }

@@ -87,3 +87,19 @@ func TestStatementCache(t *testing.T) {
 		t.Fatalf("cached statements: %d, %v", n, err)
 	}
 }
+
+func TestOnlySelectsGoToTheReadPool(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT `id` FROM `orders`":                        true,
+		"  select 1":                                       true,
+		"(SELECT 1) UNION (SELECT 2)":                      true,
+		"INSERT INTO `n` (`id`) VALUES (?) RETURNING `id`": false,
+		"UPDATE `t` SET `a` = 1 RETURNING `id`":            false,
+		"DELETE FROM `t`":                                  false,
+		"SEL":                                              false,
+	} {
+		if got := isSelect(q); got != want {
+			t.Errorf("isSelect(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

@@ -53,7 +53,7 @@ func (b *syncBuffer) String() string {
 // caller's shell cannot leak a port or a database into a run.
 func platformVar(kv string) bool {
 	k, _, _ := strings.Cut(kv, "=")
-	for _, p := range []string{"MERCATO_", "XDS_", "EDGE_", "NATS_", "BROKER_", "SPIFFE_"} {
+	for _, p := range []string{"MERCATO_", "XDS_", "EDGE_", "NATS_", "BROKER_", "SPIFFE_", "WEB_"} {
 		if strings.HasPrefix(k, p) {
 			return true
 		}
@@ -84,7 +84,7 @@ func FreePorts() ([]string, error) {
 	for _, svc := range Services {
 		vars = append(vars, strings.ToUpper(svc)+"_ADDR", strings.ToUpper(svc)+"_ADMIN_ADDR")
 	}
-	vars = append(vars, "BROKER_ADDR", "BROKER_ADMIN_ADDR")
+	vars = append(vars, "BROKER_ADDR", "BROKER_ADMIN_ADDR", "WEB_ADDR") // WEB_ADDR: the storefront, when built
 	var env []string
 	for _, v := range vars {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

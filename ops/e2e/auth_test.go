@@ -320,6 +320,38 @@ func TestJWT(t *testing.T) {
 			t.Errorf("%s was created by a direct call with forged claims", sku)
 		}
 	})
+
+	// Last: it deactivates alice.
+	t.Run("a deactivated customer's earlier token is refused on every method within 5 s", func(t *testing.T) {
+		status := customersv1.CustomerStatus_CUSTOMER_STATUS_INACTIVE
+		if _, err := a.customers.UpdateCustomer(withToken(ctx, p.adminToken), &customersv1.UpdateCustomerRequest{CustomerId: aliceID, Status: &status}); err != nil {
+			t.Fatalf("admin deactivates alice: %v", err)
+		}
+		start := time.Now()
+		took := map[string]time.Duration{}
+		for len(took) < len(jwtCalls) && time.Since(start) < 30*time.Second {
+			for _, c := range jwtCalls {
+				if _, done := took[c.procedure]; done {
+					continue
+				}
+				if err := a.Call(withToken(ctx, alice), c.procedure, c.req, c.res); connect.CodeOf(err) == connect.CodeUnauthenticated {
+					took[c.procedure] = time.Since(start)
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		for _, c := range jwtCalls {
+			d, done := took[c.procedure]
+			if !done {
+				t.Errorf("%s still serves alice's earlier token %s after her deactivation", c.procedure, time.Since(start).Round(time.Millisecond))
+				continue
+			}
+			t.Logf("%s refuses alice's earlier token %s after her deactivation (contract: 5 s)", c.procedure, d.Round(time.Millisecond))
+		}
+		if _, err := a.customers.GetCustomer(withToken(ctx, bob), &customersv1.GetCustomerRequest{CustomerId: bobID}); err != nil {
+			t.Errorf("bob, still active, is refused: %v", err)
+		}
+	})
 }
 
 func asReply(err error, r **httpReply) bool {

@@ -74,11 +74,15 @@ type platform struct {
 	roots      *x509.CertPool
 	routes     routesFile
 
+	webAddr string // where TestStorefrontInBrowser serves the storefront; its origin is allowed (CORS)
+
 	inventoryDB string // shared by every inventory instance (SQLite, WAL)
 	customersDB string // read by the JWT test for the signing key
 
 	adminToken  string
 	seedProduct *inventoryv1.Product
+
+	collector *collector // every process exports its spans here (OTLP)
 }
 
 var (
@@ -180,6 +184,8 @@ func startPlatform(tb testing.TB) *platform {
 	p.broker = startBroker(tb, p.bins["broker"], p.env.Addr)
 	p.nats = "tls://" + p.broker.Addr
 	step("broker (bin/broker as mercato up runs it) " + p.nats)
+	p.collector = startCollector(tb)
+	step("OTLP receiver (gRPC and HTTP)")
 
 	// The control plane reads a copy of the repository's routes.yaml (edits in the working
 	// tree during a run cannot change it); the listener goes to a free port.
@@ -190,6 +196,7 @@ func startPlatform(tb testing.TB) *platform {
 	if p.routes, err = parseRoutes(routes); err != nil {
 		tb.Fatalf("routes.yaml: %v", err)
 	}
+	p.webAddr = freeAddr(tb)
 	dir := tb.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "routes.yaml"), routes, 0o600); err != nil {
 		tb.Fatal(err)
@@ -197,7 +204,7 @@ func startPlatform(tb testing.TB) *platform {
 	p.edgeDir = tb.TempDir()
 	p.publicAddr = freeAddr(tb)
 	p.xdsADS, p.xdsReg = freeAddr(tb), freeAddr(tb)
-	p.xds = startProc(tb, procSpec{Name: "xds", Bin: p.bins["xds"], AdminVar: "XDS_ADMIN_ADDR", Env: map[string]string{
+	p.xds = startProc(tb, procSpec{Name: "xds", Bin: p.bins["xds"], AdminVar: "XDS_ADMIN_ADDR", Env: withEnv(map[string]string{
 		"SPIFFE_ENDPOINT_SOCKET": p.env.Addr,
 		"MERCATO_DATA":           tb.TempDir(),
 		"XDS_ROUTES":             filepath.Join(dir, "routes.yaml"),
@@ -207,7 +214,8 @@ func startPlatform(tb testing.TB) *platform {
 		"XDS_EDGE_DATA_DIR":      p.edgeDir,
 		"XDS_WARMUP":             xdsWarmup.String(),
 		"XDS_ENDPOINT_TTL":       endpointTTL.String(),
-	}})
+		"XDS_CORS_ALLOW_ORIGINS": "http://" + p.webAddr, // the storefront of TestStorefrontInBrowser
+	}, p.collector.env(exportProtocol["xds"]))})
 	step("xds ready")
 
 	dbDir := tb.TempDir()
@@ -231,12 +239,12 @@ func startPlatform(tb testing.TB) *platform {
 		})
 	}
 	starts = append(starts, func() {
-		p.edge = startProc(tb, procSpec{Name: "edge", Bin: p.bins["edge"], AdminVar: "EDGE_ADMIN_ADDR", Env: map[string]string{
+		p.edge = startProc(tb, procSpec{Name: "edge", Bin: p.bins["edge"], AdminVar: "EDGE_ADMIN_ADDR", Env: withEnv(map[string]string{
 			"SPIFFE_ENDPOINT_SOCKET": p.env.Addr,
 			"MERCATO_DATA":           p.edgeDir,
 			"EDGE_XDS_ADDR":          p.xdsADS,
 			"EDGE_DEV_CERT":          "on",
-		}})
+		}, p.collector.env(exportProtocol["edge"]))})
 	})
 	parallel(tb, starts...)
 	step("customers, inventory, payments, notifications, edge ready")
@@ -309,7 +317,11 @@ func startPlatform(tb testing.TB) *platform {
 func startBroker(tb testing.TB, bin, socket string) *proc {
 	data := tb.TempDir()
 	env := map[string]string{}
-	for _, kv := range append(stack.Broker(data).Env, "MERCATO_DATA="+data) {
+	addrs, err := stack.LocalAddrs(func(string) string { return "" }) // mercato up's defaults
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, kv := range append(stack.Broker(data, addrs).Env, "MERCATO_DATA="+data) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
@@ -332,7 +344,7 @@ func (p *platform) startService(tb testing.TB, name string, extra map[string]str
 		"XDS_REGISTRATION_ADDR":  p.xdsReg,
 		"NATS_URL":               p.nats,
 	}
-	for k, v := range extra {
+	for k, v := range withEnv(extra, p.collector.env(exportProtocol[name])) {
 		env[k] = v
 	}
 	return startProc(tb, procSpec{Name: name, Bin: p.bins[name], AdminVar: upper + "_ADMIN_ADDR", AddrVar: upper + "_ADDR", Env: env})

@@ -15,7 +15,7 @@ func TestLocalAddrs(t *testing.T) {
 		t.Fatal(err)
 	}
 	if def.PublicURL() != "https://localhost:8443" || def.Admin["orders"] != "127.0.0.1:9103" || def.Service["notifications"] != "127.0.0.1:8105" ||
-		NATSURL(def) != "nats://127.0.0.1:4333" || def.XDSADS != "127.0.0.1:18000" {
+		NATSURL(def) != "tls://127.0.0.1:4333" || def.BrokerAdmin != "127.0.0.1:9106" || def.XDSADS != "127.0.0.1:18000" {
 		t.Errorf("defaults: %+v", def)
 	}
 	if slices.ContainsFunc(def.env(), func(kv string) bool { return strings.HasPrefix(kv, "XDS_PUBLIC_ADDR=") }) {
@@ -34,7 +34,7 @@ func TestLocalAddrs(t *testing.T) {
 			t.Errorf("env lacks %s: %v", want, env)
 		}
 	}
-	if moved.PublicURL() != "https://localhost:1443" || NATSURL(moved) != "nats://127.0.0.1:1333" {
+	if moved.PublicURL() != "https://localhost:1443" || NATSURL(moved) != "tls://127.0.0.1:1333" {
 		t.Errorf("moved: %s %s", moved.PublicURL(), NATSURL(moved))
 	}
 

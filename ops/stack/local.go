@@ -37,6 +37,14 @@ func Local(root, dataDir string, addrs Addrs) (components []Component, missing [
 		"SPIFFE_ENDPOINT_SOCKET=unix://" + socket,
 		"NATS_URL=" + NATSURL(addrs),
 	}, addrs.env()...)
+	if j, env, ok := jaeger(root); ok { // first: every process exports its spans to it
+		if _, err := os.Stat(j.Path); err == nil {
+			components = append(components, j)
+			common = append(common, env...)
+		} else {
+			missing = append(missing, "jaeger (make jaeger)")
+		}
+	}
 	add := func(name, exe string, c Component) {
 		path, ok := bin(exe)
 		if !ok {
@@ -62,7 +70,7 @@ func Local(root, dataDir string, addrs Addrs) (components []Component, missing [
 	add("xds", "xds", Component{
 		// The warm-up protects a restarted control plane from pushing empty EDS while services
 		// re-register; locally everything starts together, so a short one suffices.
-		Env:   []string{"XDS_ROUTES=" + filepath.Join(root, "edge", "routes.yaml"), "XDS_WARMUP=1s"},
+		Env:   append([]string{"XDS_ROUTES=" + filepath.Join(root, "edge", "routes.yaml"), "XDS_WARMUP=1s"}, corsOriginsEnv()...),
 		Ready: HTTPReady("http://" + addrs.XDSAdmin + "/readyz"),
 	})
 	for _, svc := range Services {
@@ -80,6 +88,11 @@ func Local(root, dataDir string, addrs Addrs) (components []Component, missing [
 		})
 	} else {
 		add("edge", "edge", Component{Ready: HTTPReady("http://" + addrs.EdgeAdmin + "/readyz")})
+	}
+	if web, ok := storefrontComponent(root, addrs); ok {
+		add("storefront", "storefront", web)
+	} else {
+		missing = append(missing, "web/dist (npm ci && npm run -w web build)")
 	}
 	return components, missing
 }
@@ -147,6 +160,10 @@ func Summary(components []Component, dataDir string, addrs Addrs) string {
 			fmt.Fprintf(&b, "  %-14s unix://%s\n", c.Name, filepath.Join(dataDir, "spiffe", "agent.sock"))
 		case c.Name == "xds":
 			fmt.Fprintf(&b, "  %-14s ADS %s, registration %s, admin http://%s\n", c.Name, addrs.XDSADS, addrs.XDSRegistration, addrs.XDSAdmin)
+		case c.Name == "storefront":
+			fmt.Fprintf(&b, "  %-14s %s (the web shop; it calls the edge)\n", c.Name, webURL())
+		case c.Name == "jaeger":
+			fmt.Fprintf(&b, "  %-14s OTLP 127.0.0.1:4317/4318, query API %s (mercato trace <order-id>)\n", c.Name, JaegerQueryURL)
 		case strings.HasPrefix(c.Name, "edge"):
 			fmt.Fprintf(&b, "  %-14s %s (CA %s)\n", c.Name, addrs.PublicURL(), filepath.Join(dataDir, "edge", "ca.pem"))
 		default:

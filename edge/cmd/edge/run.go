@@ -118,11 +118,20 @@ func serve(ctx context.Context, s settings) error {
 		return err
 	}
 	defer src.Close()
+	tracing, err := telemetry.SetupTracing(ctx, "edge", identity.Edge.String(), os.Getenv)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tracing.Shutdown(context.WithoutCancel(ctx)) }()
+	metrics := telemetry.NewMetrics()
+	metrics.BuildInfo("edge")
+	metrics.WatchSVID(src)
 	e, err := devedge.New(devedge.Options{
 		Source:       src,
 		XDSAddr:      s.XDSAddr,
 		AdminAddr:    s.AdminAddr,
 		Logger:       logger,
+		Metrics:      metrics,
 		DrainTimeout: s.DrainTimeout,
 	})
 	if err != nil {

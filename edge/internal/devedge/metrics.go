@@ -6,11 +6,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"mercato.dev/edge/internal/listener"
 	"mercato.dev/services/kit/telemetry"
 )
 
 // metrics are the edge's own Prometheus series, next to the kit's process metrics.
 type metrics struct {
+	*flagMetrics
 	requests  *prometheus.HistogramVec
 	overflows *prometheus.CounterVec
 	retries   *prometheus.CounterVec
@@ -42,7 +44,16 @@ func newMetrics(m *telemetry.Metrics) *metrics {
 			Help: "xDS responses, by resource type and result (ack, nack).",
 		}, []string{"type", "result"}),
 	}
-	m.Registry.MustRegister(mt.requests, mt.overflows, mt.retries, mt.ejections, mt.updates)
+	m.Registry.MustRegister(mt.requests, mt.overflows, mt.retries, mt.ejections, mt.updates,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "edge_connections_refused_total",
+			Help: "Downstream connections closed at once by a listener's connection_limit.",
+		}, func() float64 { return float64(listener.RefusedConnections()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "edge_http2_rapid_reset_total",
+			Help: "HTTP/2 connections sent GOAWAY and closed for resetting too many of their streams.",
+		}, func() float64 { return float64(listener.AbusiveConnections()) }))
+	mt.flagMetrics = newFlagMetrics(m.Registry)
 	return mt
 }
 

@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"net/http"
 
+	bufferv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
 	corsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
 	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
 	jwtv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
+	localratelimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
 	"mercato.dev/edge/internal/cors"
 	"mercato.dev/edge/internal/headers"
 	"mercato.dev/edge/internal/jwt"
+	"mercato.dev/edge/internal/ratelimit"
 	"mercato.dev/edge/internal/reply"
 	"mercato.dev/edge/internal/route"
 )
@@ -55,6 +58,12 @@ func newFilters(specs []*hcmv3.HttpFilter, keys *jwt.Keys) ([]filter, error) {
 			f, err = newMutation(c)
 		case *corsv3.Cors:
 			f = corsFilter{name: s.GetName()}
+		case *localratelimitv3.LocalRateLimit:
+			var l *ratelimit.Limiter
+			l, err = ratelimit.New(c)
+			f = rateLimitFilter{name: s.GetName(), own: l}
+		case *bufferv3.Buffer:
+			f = bufferFilter{name: s.GetName(), max: int64(c.GetMaxRequestBytes().GetValue())}
 		case *jwtv3.JwtAuthentication:
 			var jf *jwt.Filter
 			jf, err = jwt.New(c, keys)
@@ -101,7 +110,7 @@ func newMutation(c *mutationv3.HeaderMutation) (filter, error) {
 }
 
 func (f mutationFilter) decode(x *exchange) bool {
-	f.request.Apply(x.r.Header)
+	f.request.ApplyRequest(x.r)
 	if len(f.response) > 0 {
 		x.w.onHeaders(f.response.Apply)
 	}
@@ -146,6 +155,6 @@ func (f jwtFilter) decode(x *exchange) bool {
 	if !failure.Missing {
 		realm += `, error="invalid_token"`
 	}
-	reply.Write(x.w, x.r, failure.Status, failure.Message, http.Header{"Www-Authenticate": {realm}})
+	x.reply(reply.Reply{Status: failure.Status, Body: failure.Message, Header: http.Header{"Www-Authenticate": {realm}}})
 	return true
 }

@@ -1,13 +1,15 @@
 // Package hcm is Envoy's HTTP connection manager (envoy.filters.network.http_connection_manager)
 // for one listener: it picks the route (RDS or inline), runs the HTTP filters in their configured
-// order — header_mutation, cors, jwt_authn, each as Envoy runs it — and ends with the router,
-// which proxies to the route's cluster with its timeout and retry policy. Its local replies
-// (404, 401, 503 overflow, 504, …) follow Envoy's, in gRPC for gRPC requests.
+// order — header_mutation, cors, local_ratelimit, jwt_authn, buffer, each as Envoy runs it — and
+// ends with the router, which proxies to the route's cluster with its timeout and retry policy.
+// Its local replies (401, 403, 404, 413, 429, 503, 504, …) follow Envoy's, shaped by the
+// manager's local_reply_config (package reply).
 package hcm
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
@@ -16,6 +18,7 @@ import (
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
 	"mercato.dev/edge/internal/jwt"
+	"mercato.dev/edge/internal/reply"
 	"mercato.dev/edge/internal/route"
 	"mercato.dev/edge/internal/upstream"
 )
@@ -40,10 +43,13 @@ type Options struct {
 
 // Manager is one compiled HttpConnectionManager.
 type Manager struct {
-	StatPrefix           string
-	IdleTimeout          time.Duration // of downstream connections; 0: Envoy's 1h
-	MaxConcurrentStreams uint32        // per HTTP/2 connection; 0: the Go default
+	StatPrefix            string
+	IdleTimeout           time.Duration // of downstream connections; 0: Envoy's 1h
+	MaxConcurrentStreams  uint32        // per HTTP/2 connection; 0: the Go default
+	RequestHeadersTimeout time.Duration // to receive a request's headers; 0: the listener's bound
+	StreamIdleTimeout     time.Duration // between reads of a request body; 0: none
 
+	replies   *reply.Config
 	table     *route.Table
 	filters   []filter
 	clusters  map[string]*upstream.Cluster
@@ -51,6 +57,7 @@ type Manager struct {
 	proxy     *httputil.ReverseProxy
 	logger    *slog.Logger
 	obs       Observer
+	tracing   *tracing // nil: no spans
 }
 
 // RouteConfigName is the RDS route configuration m refers to, "" when its routes are inline.
@@ -79,6 +86,13 @@ func New(m *hcmv3.HttpConnectionManager, opts Options) (*Manager, error) {
 	if n := m.GetHttp2ProtocolOptions().GetMaxConcurrentStreams(); n != nil {
 		mgr.MaxConcurrentStreams = n.GetValue()
 	}
+	mgr.RequestHeadersTimeout = m.GetRequestHeadersTimeout().AsDuration()
+	mgr.StreamIdleTimeout = m.GetStreamIdleTimeout().AsDuration()
+	replies, err := reply.New(m.GetLocalReplyConfig())
+	if err != nil {
+		return nil, err
+	}
+	mgr.replies = replies
 	switch rs := m.GetRouteSpecifier().(type) {
 	case *hcmv3.HttpConnectionManager_Rds:
 		if rs.Rds.GetConfigSource().GetAds() == nil {
@@ -101,6 +115,9 @@ func New(m *hcmv3.HttpConnectionManager, opts Options) (*Manager, error) {
 		return nil, err
 	}
 	mgr.filters = filters
+	if mgr.tracing, err = newTracing(m.GetTracing()); err != nil {
+		return nil, err
+	}
 	mgr.proxy = mgr.newProxy()
 	return mgr, nil
 }
@@ -109,10 +126,6 @@ func unsupported(m *hcmv3.HttpConnectionManager) error {
 	switch {
 	case m.GetCodecType() == hcmv3.HttpConnectionManager_HTTP3:
 		return errors.New("HTTP/3 is not supported by the dev edge")
-	case m.GetLocalReplyConfig() != nil:
-		return errors.New("local_reply_config is not supported by the dev edge")
-	case m.GetTracing() != nil:
-		return errors.New("tracing is not supported by the dev edge (trace headers are forwarded as they are)")
 	}
 	return nil
 }
@@ -120,6 +133,10 @@ func unsupported(m *hcmv3.HttpConnectionManager) error {
 // ServeHTTP handles one downstream request.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if m.StreamIdleTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
+		r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: m.StreamIdleTimeout}
+	}
+	r, span := m.begin(r)
 	x := &exchange{w: &responseWriter{ResponseWriter: w}, r: r, route: m.table.Lookup(r), m: m}
 	for _, f := range m.filters {
 		if f.decode(x) {
@@ -133,6 +150,7 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		m.obs.Request(cluster, x.w.code(), time.Since(start))
 	}
+	m.observe(x, span, start)
 }
 
 // exchange is one request going through the filters.
@@ -141,6 +159,22 @@ type exchange struct {
 	r     *http.Request
 	route *route.Route
 	m     *Manager
+}
+
+// reply answers the request with one of the edge's own replies.
+func (x *exchange) reply(rep reply.Reply) { x.m.replies.Write(x.w, x.r, rep) }
+
+// idleBody resets a request whose body stalls longer than the stream idle timeout: each read
+// must complete within it.
+type idleBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	return b.ReadCloser.Read(p)
 }
 
 // perFilter returns the route's config for the filter named name (nil when none).

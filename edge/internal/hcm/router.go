@@ -38,7 +38,7 @@ func (m *Manager) forward(x *exchange) {
 	rt := x.route
 	switch {
 	case rt == nil:
-		reply.Write(x.w, x.r, http.StatusNotFound, "", nil)
+		x.reply(reply.Reply{Status: http.StatusNotFound})
 		return
 	case rt.Direct != nil:
 		rt.ResponseHeaders.Apply(x.w.Header())
@@ -48,10 +48,10 @@ func (m *Manager) forward(x *exchange) {
 	}
 	c := m.clusters[rt.Cluster]
 	if c == nil {
-		reply.Write(x.w, x.r, rt.NotFoundStatus, "", nil)
+		x.reply(reply.Reply{Status: rt.NotFoundStatus})
 		return
 	}
-	rt.RequestHeaders.Apply(x.r.Header)
+	rt.RequestHeaders.ApplyRequest(x.r)
 	if len(rt.ResponseHeaders) > 0 {
 		x.w.onHeaders(rt.ResponseHeaders.Apply)
 	}
@@ -106,25 +106,26 @@ func (roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // proxyError answers a request the cluster could not carry, as Envoy's router does.
 func (m *Manager) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	setFlag(w, responseFlag(r, err))
 	var overflow *upstream.Overflow
 	var connect *upstream.ConnectError
 	switch {
 	case errors.As(err, &overflow):
-		reply.Write(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: overflow",
-			http.Header{"X-Envoy-Overloaded": {"true"}})
+		m.replies.Write(w, r, reply.Reply{Status: http.StatusServiceUnavailable, Body: "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+			Header: http.Header{"X-Envoy-Overloaded": {"true"}}})
 	case errors.Is(context.Cause(r.Context()), errRouteTimeout), errors.Is(err, upstream.ErrPerTryTimeout):
-		reply.Write(w, r, http.StatusGatewayTimeout, "upstream request timeout", nil)
+		m.replies.Write(w, r, reply.Reply{Status: http.StatusGatewayTimeout, Body: "upstream request timeout"})
 	case errors.Is(err, upstream.ErrNoHealthyUpstream):
-		reply.Write(w, r, http.StatusServiceUnavailable, "no healthy upstream", nil)
+		m.replies.Write(w, r, reply.Reply{Status: http.StatusServiceUnavailable, Body: "no healthy upstream"})
 	case r.Context().Err() != nil:
 		// The client left: nobody reads an answer.
 		w.WriteHeader(499)
 	case errors.As(err, &connect):
 		m.logger.Debug("upstream connect failure", "error", err.Error())
-		reply.Write(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", nil)
+		m.replies.Write(w, r, reply.Reply{Status: http.StatusServiceUnavailable, Body: "upstream connect error or disconnect/reset before headers. reset reason: connection failure"})
 	default:
 		m.logger.Debug("upstream reset", "error", err.Error())
-		reply.Write(w, r, http.StatusServiceUnavailable, "upstream connect error or disconnect/reset before headers. reset reason: connection termination", nil)
+		m.replies.Write(w, r, reply.Reply{Status: http.StatusServiceUnavailable, Body: "upstream connect error or disconnect/reset before headers. reset reason: connection termination"})
 	}
 }
 

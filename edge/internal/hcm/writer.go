@@ -9,6 +9,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	hooks  []func(http.Header)
 	status int
+	flag   string // Envoy's response flag of a local reply ("UO", "UH", …), "" when none
 }
 
 func (w *responseWriter) onHeaders(f func(http.Header)) { w.hooks = append(w.hooks, f) }

@@ -1,11 +1,15 @@
 // Package headers applies Envoy's header operations — header_mutation's remove and append, and
-// the route's *_headers_to_add / *_headers_to_remove — to Go headers. Values are literal: the
-// dev edge does not expand Envoy's %FORMATTER% substitutions.
+// the route's *_headers_to_add / *_headers_to_remove — to Go headers. Values are literal except
+// for a value that is exactly one of the formatter commands the dev edge knows
+// (%DOWNSTREAM_REMOTE_ADDRESS% and %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, on requests); any
+// other %COMMAND% is refused rather than sent as it is.
 package headers
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"regexp"
 	"strings"
 
 	mutationv3 "github.com/envoyproxy/go-control-plane/envoy/config/common/mutation_rules/v3"
@@ -19,8 +23,23 @@ type op struct {
 	remove bool
 	key    string // canonical
 	value  string
+	format func(*http.Request) string // a formatter command instead of value
 	action corev3.HeaderValueOption_HeaderAppendAction
 }
+
+// formats are the formatter commands the dev edge expands, from the downstream request.
+var formats = map[string]func(*http.Request) string{
+	"%DOWNSTREAM_REMOTE_ADDRESS%": func(r *http.Request) string { return r.RemoteAddr },
+	"%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%": func(r *http.Request) string {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			return r.RemoteAddr
+		}
+		return host
+	},
+}
+
+var command = regexp.MustCompile(`%[A-Z_0-9]+(\([^)]*\))?(:[0-9]+)?%`)
 
 // FromMutations compiles header_mutation's request or response mutations.
 func FromMutations(ms []*mutationv3.HeaderMutation) (Ops, error) {
@@ -96,7 +115,13 @@ func addition(hv *corev3.HeaderValueOption) (op, bool, error) {
 	if value == "" && !hv.GetKeepEmptyValue() {
 		return op{}, false, nil
 	}
-	return op{key: http.CanonicalHeaderKey(h.GetKey()), value: value, action: action}, true, nil
+	o := op{key: http.CanonicalHeaderKey(h.GetKey()), value: value, action: action}
+	if cmd := command.FindString(value); cmd != "" {
+		if o.format = formats[value]; o.format == nil {
+			return op{}, false, fmt.Errorf("header %s: %q: only a value that is exactly one of %%DOWNSTREAM_REMOTE_ADDRESS%% or %%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%% is expanded by the dev edge", h.GetKey(), value)
+		}
+	}
+	return o, true, nil
 }
 
 func checkName(name string) error {
@@ -106,12 +131,23 @@ func checkName(name string) error {
 	return nil
 }
 
-// Apply changes h.
-func (ops Ops) Apply(h http.Header) {
+// Apply changes h (response headers: there is no downstream request to format from).
+func (ops Ops) Apply(h http.Header) { ops.apply(h, nil) }
+
+// ApplyRequest changes r's headers, expanding formatter commands from r.
+func (ops Ops) ApplyRequest(r *http.Request) { ops.apply(r.Header, r) }
+
+func (ops Ops) apply(h http.Header, r *http.Request) {
 	for _, o := range ops {
 		if o.remove {
 			h.Del(o.key)
 			continue
+		}
+		if o.format != nil {
+			if r == nil {
+				continue
+			}
+			o.value = o.format(r)
 		}
 		_, exists := h[o.key]
 		switch o.action {

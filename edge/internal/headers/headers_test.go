@@ -41,3 +41,26 @@ func TestOptions(t *testing.T) {
 		t.Error("pseudo-header removal accepted")
 	}
 }
+
+func TestClientAddressFormatter(t *testing.T) {
+	t.Parallel()
+	ops, err := headers.FromOptions([]*corev3.HeaderValueOption{{
+		Header:       &corev3.HeaderValue{Key: "x-mercato-client-address", Value: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"},
+		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+	}}, []string{"x-mercato-client-address"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for remote, want := range map[string]string{"203.0.113.7:4711": "203.0.113.7", "[2001:db8::1]:443": "2001:db8::1"} {
+		r, _ := http.NewRequest(http.MethodPost, "https://edge/x", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Mercato-Client-Address", "10.0.0.1") // forged by the client
+		ops.ApplyRequest(r)
+		if got := r.Header.Values("X-Mercato-Client-Address"); len(got) != 1 || got[0] != want {
+			t.Errorf("from %s: %q, want [%s]", remote, got, want)
+		}
+	}
+	if _, err := headers.FromOptions([]*corev3.HeaderValueOption{{Header: &corev3.HeaderValue{Key: "x-start", Value: "%START_TIME%"}}}, nil); err == nil {
+		t.Error("an unsupported formatter command was accepted (it would be sent literally)")
+	}
+}

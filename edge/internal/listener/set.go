@@ -39,10 +39,14 @@ func NewSet(handler func(name string) http.Handler, logger *slog.Logger) *Set {
 type server struct {
 	name  string
 	addr  string // as configured
-	ln    net.Listener
+	ln    *limitListener
 	srv   *http.Server
 	creds atomic.Pointer[credentials]
+	spec  atomic.Pointer[Spec] // the current configuration: new connections use its settings
 	done  chan struct{}
+
+	mu sync.Mutex
+	h2 map[*http.Server]struct{} // one per HTTP/2 connection, to send it GOAWAY
 }
 
 // Prepare checks specs against what runs: it loads every certificate and binds every new or
@@ -72,7 +76,9 @@ func (s *Set) Prepare(specs map[string]*Spec) (commit func(), err error) {
 			abort()
 			return nil, err
 		}
-		fresh[name] = &server{name: name, addr: spec.Addr, ln: ln, done: make(chan struct{})}
+		srv := &server{name: name, addr: spec.Addr, done: make(chan struct{}), h2: map[*http.Server]struct{}{}}
+		srv.ln = &limitListener{Listener: ln, limit: func() ConnLimit { return srv.spec.Load().Limit }}
+		fresh[name] = srv
 	}
 	return func() { s.commit(specs, creds, fresh) }, nil
 }
@@ -88,32 +94,47 @@ func (s *Set) commit(specs map[string]*Spec, creds map[string]*credentials, fres
 	}
 	for name, srv := range fresh {
 		srv.creds.Store(creds[name])
+		srv.spec.Store(specs[name])
 		s.start(srv, specs[name])
 		s.running[name] = srv
 	}
 	for name, srv := range s.running {
 		srv.creds.Store(creds[name])
+		srv.spec.Store(specs[name])
 	}
 }
 
-func (s *Set) start(srv *server, spec *Spec) {
-	idle := spec.Manager.IdleTimeout
+// timeouts are the manager's connection settings, with the listener's defaults.
+func timeouts(spec *Spec) (idle, headers time.Duration) {
+	idle, headers = spec.Manager.IdleTimeout, spec.Manager.RequestHeadersTimeout
 	if idle == 0 {
 		idle = defaultIdleTimeout
 	}
+	if headers == 0 {
+		headers = readHeaderTimeout
+	}
+	return idle, headers
+}
+
+func (s *Set) start(srv *server, spec *Spec) {
+	idle, headers := timeouts(spec)
 	name := srv.name
 	srv.srv = &http.Server{
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.handler(name).ServeHTTP(w, r) }),
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: headers,
 		IdleTimeout:       idle,
 		MaxHeaderBytes:    maxHeaderBytes,
 		TLSConfig: &tls.Config{
-			NextProtos:         []string{"h2", "http/1.1"}, // enables HTTP/2; each handshake gets the listener's own ALPN
+			NextProtos:         []string{"h2", "http/1.1"}, // each handshake gets the listener's own ALPN
 			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return srv.creds.Load().config(), nil },
 		},
-		HTTP2:    &http.HTTP2Config{MaxConcurrentStreams: int(spec.Manager.MaxConcurrentStreams)},
+		// HTTP/2 is served per connection (serveH2), so that one connection can be sent GOAWAY.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){"h2": func(_ *http.Server, c *tls.Conn, h http.Handler) {
+			s.serveH2(srv, c, h)
+		}},
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug),
 	}
+	srv.srv.RegisterOnShutdown(srv.goAwayAll)
 	go func() {
 		defer close(srv.done)
 		err := srv.srv.ServeTLS(srv.ln, "", "")

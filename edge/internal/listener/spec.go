@@ -1,7 +1,10 @@
 // Package listener runs the edge's public listeners (LDS): each is an HTTPS server on the
 // listener's address, with the certificate and key FILES its DownstreamTlsContext names (re-read
 // when they change on disk), the ALPN protocols it lists (h2 and http/1.1: HTTP/2 for gRPC, both
-// for Connect and gRPC-Web), and one HTTP connection manager.
+// for Connect and gRPC-Web), an optional connection_limit network filter, and one HTTP
+// connection manager (whose idle, request-header and stream-idle timeouts and HTTP/2 stream
+// limit the listener applies). An HTTP/2 client that keeps resetting the streams it has just
+// opened (rapid reset, CVE-2023-44487) is sent GOAWAY and its connection closed (resetguard.go).
 package listener
 
 import (
@@ -11,9 +14,11 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	connlimitv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/connection_limit/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 
@@ -27,7 +32,15 @@ type Spec struct {
 	Name    string
 	Addr    string // host:port as configured (port 0 picks one)
 	TLS     TLSSpec
+	Limit   ConnLimit
 	Manager *hcm.Manager
+}
+
+// ConnLimit is the connection_limit network filter: at most Max connections at once (0: no
+// limit); one more is closed after Delay.
+type ConnLimit struct {
+	Max   int64
+	Delay time.Duration
 }
 
 // TLSSpec is the listener's DownstreamTlsContext: the public certificate (files, or inline PEM)
@@ -64,19 +77,42 @@ func Parse(l *listenerv3.Listener, opts hcm.Options) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(fc.GetFilters()) != 1 {
-		return nil, errors.New("the filter chain must hold exactly one http_connection_manager")
+	filters := fc.GetFilters()
+	var limit ConnLimit
+	if len(filters) == 2 {
+		if limit, err = parseConnLimit(filters[0]); err != nil {
+			return nil, err
+		}
+		filters = filters[1:]
+	}
+	if len(filters) != 1 {
+		return nil, errors.New("the filter chain must hold an optional connection_limit and one http_connection_manager")
 	}
 	m := &hcmv3.HttpConnectionManager{}
-	if err := fc.GetFilters()[0].GetTypedConfig().UnmarshalTo(m); err != nil {
-		return nil, fmt.Errorf("network filter %s: want an HttpConnectionManager: %w", fc.GetFilters()[0].GetName(), err)
+	if err := filters[0].GetTypedConfig().UnmarshalTo(m); err != nil {
+		return nil, fmt.Errorf("network filter %s: want an HttpConnectionManager: %w", filters[0].GetName(), err)
 	}
 	mgr, err := hcm.New(m, opts)
 	if err != nil {
 		return nil, err
 	}
 	addr := net.JoinHostPort(sa.GetAddress(), strconv.Itoa(int(sa.GetPortValue())))
-	return &Spec{Name: l.GetName(), Addr: addr, TLS: tlsSpec, Manager: mgr}, nil
+	return &Spec{Name: l.GetName(), Addr: addr, TLS: tlsSpec, Limit: limit, Manager: mgr}, nil
+}
+
+func parseConnLimit(f *listenerv3.Filter) (ConnLimit, error) {
+	c := &connlimitv3.ConnectionLimit{}
+	if err := f.GetTypedConfig().UnmarshalTo(c); err != nil {
+		return ConnLimit{}, fmt.Errorf("network filter %s: want a ConnectionLimit before the HttpConnectionManager: %w", f.GetName(), err)
+	}
+	if c.GetRuntimeEnabled() != nil {
+		return ConnLimit{}, errors.New("connection_limit runtime_enabled is not supported by the dev edge")
+	}
+	limit := ConnLimit{Delay: c.GetDelay().AsDuration()}
+	if n := c.GetMaxConnections().GetValue(); n > 0 {
+		limit.Max = int64(min(n, 1<<62))
+	}
+	return limit, nil
 }
 
 func isEmptyMatch(m *listenerv3.FilterChainMatch) bool {

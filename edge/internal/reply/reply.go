@@ -1,15 +1,16 @@
 // Package reply writes the edge's own answers (Envoy's "local replies"): no route, overflow,
-// timeouts, failed JWTs. Like Envoy, it answers a gRPC request in gRPC: HTTP 200, trailers-only,
-// with grpc-status mapped from the HTTP status and grpc-message carrying the text, so a gRPC
-// client sees a proper status code instead of a protocol error. Everything else gets the HTTP
-// status with a text/plain body. gRPC-Web and Connect clients map the HTTP status themselves.
+// timeouts, failed JWTs, rate limits, bodies too large. It follows Envoy's sendLocalReply: the
+// HTTP connection manager's local_reply_config (Config) may rewrite the status, the body (its
+// text, or a format such as Connect's JSON error) and add headers; then a gRPC request is
+// answered in gRPC — HTTP 200, trailers-only, with grpc-status (a header the mappers set, else
+// mapped from the HTTP status) and grpc-message carrying the text — and anything else with the
+// status and the body. Without mappers that is Envoy's default: plain text.
 package reply
 
 import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -23,31 +24,6 @@ const (
 	grpcUnimplemented    = 12
 	grpcUnavailable      = 14
 )
-
-// Write answers the request itself with status and body; header holds extra response headers
-// (www-authenticate, x-envoy-overloaded, …), copied as they are.
-func Write(w http.ResponseWriter, r *http.Request, status int, body string, header http.Header) {
-	drain(w, r)
-	h := w.Header()
-	for k, vs := range header {
-		h[k] = append(h[k], vs...)
-	}
-	if IsGRPC(r) {
-		h.Set("Content-Type", "application/grpc")
-		h.Set("Grpc-Status", strconv.Itoa(GRPCStatus(status)))
-		if body != "" {
-			h.Set("Grpc-Message", encodeGRPCMessage(body))
-		}
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	if body != "" {
-		h.Set("Content-Type", "text/plain")
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
-}
 
 // Bounds on reading an unread request body before a local reply.
 const (

@@ -41,7 +41,7 @@ func TestWrite(t *testing.T) {
 		r := httptest.NewRequest(http.MethodPost, "/x", nil)
 		r.Header.Set("Content-Type", tt.contentType)
 		w := httptest.NewRecorder()
-		reply.Write(w, r, tt.status, "no 100% luck", http.Header{"X-Envoy-Overloaded": {"true"}})
+		(*reply.Config)(nil).Write(w, r, reply.Reply{Status: tt.status, Body: "no 100% luck", Header: http.Header{"X-Envoy-Overloaded": {"true"}}})
 		if w.Code != tt.wantStatus || w.Header().Get("Grpc-Status") != tt.grpcStatus || w.Header().Get("X-Envoy-Overloaded") != "true" {
 			t.Errorf("%s %d: got %d grpc-status %q", tt.contentType, tt.status, w.Code, w.Header().Get("Grpc-Status"))
 		}
@@ -57,7 +57,7 @@ func TestWrite(t *testing.T) {
 func TestLocalReplyReadsTheRequestBodyFirst(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reply.Write(w, r, http.StatusNotFound, "", nil)
+		(*reply.Config)(nil).Write(w, r, reply.Reply{Status: http.StatusNotFound})
 	}))
 	srv.EnableHTTP2 = true
 	srv.StartTLS()

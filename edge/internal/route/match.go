@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 
 	"mercato.dev/edge/internal/match"
 	"mercato.dev/edge/internal/reply"
@@ -20,7 +19,7 @@ type Matcher struct {
 	value         string // prefix, exact path or separated prefix (lower case when !caseSensitive)
 	re            *regexp.Regexp
 	caseSensitive bool
-	headers       []headerRule
+	headers       []*match.Header
 	grpcOnly      bool
 }
 
@@ -32,13 +31,6 @@ const (
 	ruleRegex
 	ruleSeparatedPrefix
 )
-
-type headerRule struct {
-	name    string // canonical, or a pseudo-header
-	present *bool
-	str     *match.String
-	invert  bool
-}
 
 // NewMatcher compiles m. Conditions the dev edge cannot evaluate are errors.
 func NewMatcher(m *routev3.RouteMatch) (*Matcher, error) {
@@ -68,47 +60,13 @@ func NewMatcher(m *routev3.RouteMatch) (*Matcher, error) {
 		return nil, errors.New("route match: only path, header and grpc conditions are supported by the dev edge")
 	}
 	for _, h := range m.GetHeaders() {
-		hr, err := newHeaderRule(h)
+		hr, err := match.NewHeader(h)
 		if err != nil {
 			return nil, err
 		}
 		mt.headers = append(mt.headers, hr)
 	}
 	return mt, nil
-}
-
-func newHeaderRule(h *routev3.HeaderMatcher) (headerRule, error) {
-	hr := headerRule{name: h.GetName(), invert: h.GetInvertMatch()}
-	if !strings.HasPrefix(hr.name, ":") {
-		hr.name = http.CanonicalHeaderKey(hr.name)
-	}
-	var sm *match.String
-	var err error
-	switch s := h.GetHeaderMatchSpecifier().(type) {
-	case *routev3.HeaderMatcher_PresentMatch:
-		hr.present = &s.PresentMatch
-		return hr, nil
-	case nil:
-		present := true
-		hr.present = &present
-		return hr, nil
-	case *routev3.HeaderMatcher_StringMatch:
-		sm, err = match.NewString(s.StringMatch)
-	case *routev3.HeaderMatcher_ExactMatch:
-		sm, err = match.NewString(&matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: s.ExactMatch}})
-	case *routev3.HeaderMatcher_PrefixMatch:
-		sm, err = match.NewString(&matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Prefix{Prefix: s.PrefixMatch}})
-	case *routev3.HeaderMatcher_SuffixMatch:
-		sm, err = match.NewString(&matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Suffix{Suffix: s.SuffixMatch}})
-	case *routev3.HeaderMatcher_ContainsMatch:
-		sm, err = match.NewString(&matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Contains{Contains: s.ContainsMatch}})
-	case *routev3.HeaderMatcher_SafeRegexMatch:
-		sm, err = match.NewString(&matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: s.SafeRegexMatch}})
-	default:
-		return hr, fmt.Errorf("header matcher %T is not supported by the dev edge", s)
-	}
-	hr.str = sm
-	return hr, err
 }
 
 // Match reports whether r satisfies every condition.
@@ -120,7 +78,7 @@ func (m *Matcher) Match(r *http.Request) bool {
 		return false
 	}
 	for _, h := range m.headers {
-		if !h.match(r) {
+		if !h.Match(r) {
 			return false
 		}
 	}
@@ -144,32 +102,4 @@ func (m *Matcher) matchPath(r *http.Request) bool {
 	default:
 		return strings.HasPrefix(path, m.value)
 	}
-}
-
-func (h headerRule) match(r *http.Request) bool {
-	v, ok := headerValue(r, h.name)
-	var matched bool
-	switch {
-	case h.present != nil:
-		matched = ok == *h.present
-	default:
-		matched = ok && h.str.Match(v)
-	}
-	return matched != h.invert
-}
-
-// headerValue reads a header as Envoy sees it: pseudo-headers included, repeated values joined.
-func headerValue(r *http.Request, name string) (string, bool) {
-	switch name {
-	case ":method":
-		return r.Method, true
-	case ":path":
-		return r.URL.RequestURI(), true
-	case ":authority":
-		return r.Host, true
-	case ":scheme":
-		return "https", true
-	}
-	vs, ok := r.Header[name]
-	return strings.Join(vs, ","), ok
 }

@@ -21,6 +21,18 @@ func (f CustomerFunc) Mutate(ctx context.Context, m customers.Mutation) (custome
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *customers.CustomerMutation", m)
 }
 
+// The OutboxEventFunc type is an adapter to allow the use of ordinary
+// function as OutboxEvent mutator.
+type OutboxEventFunc func(context.Context, *customers.OutboxEventMutation) (customers.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OutboxEventFunc) Mutate(ctx context.Context, m customers.Mutation) (customers.Value, error) {
+	if mv, ok := m.(*customers.OutboxEventMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *customers.OutboxEventMutation", m)
+}
+
 // The SigningKeyFunc type is an adapter to allow the use of ordinary
 // function as SigningKey mutator.
 type SigningKeyFunc func(context.Context, *customers.SigningKeyMutation) (customers.Value, error)

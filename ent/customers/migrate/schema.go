@@ -26,6 +26,32 @@ var (
 		Columns:    CustomersColumns,
 		PrimaryKey: []*schema.Column{CustomersColumns[0]},
 	}
+	// OutboxEventsColumns holds the columns for the "outbox_events" table.
+	OutboxEventsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeUUID},
+		{Name: "subject", Type: field.TypeString, Size: 255},
+		{Name: "payload", Type: field.TypeBytes},
+		{Name: "headers", Type: field.TypeJSON, Nullable: true},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"pending", "claimed", "sent"}, Default: "pending"},
+		{Name: "claimed_by", Type: field.TypeString, Nullable: true, Size: 255},
+		{Name: "claimed_until", Type: field.TypeTime, Nullable: true},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "create_time", Type: field.TypeTime},
+		{Name: "sent_time", Type: field.TypeTime, Nullable: true},
+	}
+	// OutboxEventsTable holds the schema information for the "outbox_events" table.
+	OutboxEventsTable = &schema.Table{
+		Name:       "outbox_events",
+		Columns:    OutboxEventsColumns,
+		PrimaryKey: []*schema.Column{OutboxEventsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "outboxevent_status_create_time",
+				Unique:  false,
+				Columns: []*schema.Column{OutboxEventsColumns[4], OutboxEventsColumns[8]},
+			},
+		},
+	}
 	// SigningKeysColumns holds the columns for the "signing_keys" table.
 	SigningKeysColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeUUID},
@@ -43,6 +69,7 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		CustomersTable,
+		OutboxEventsTable,
 		SigningKeysTable,
 	}
 )

@@ -9,5 +9,8 @@ import (
 // Customer is the predicate function for customer builders.
 type Customer func(*sql.Selector)
 
+// OutboxEvent is the predicate function for outboxevent builders.
+type OutboxEvent func(*sql.Selector)
+
 // SigningKey is the predicate function for signingkey builders.
 type SigningKey func(*sql.Selector)

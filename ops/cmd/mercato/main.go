@@ -1,4 +1,5 @@
-// Command mercato is the operator's CLI. `mercato up` runs the whole platform locally.
+// Command mercato is the operator's CLI. `mercato up` runs the whole platform locally;
+// `mercato trace <order-id|trace-id>` prints the waterfall of a trace from Jaeger.
 package main
 
 import (
@@ -18,8 +19,11 @@ import (
 func main() { os.Exit(run(os.Args[1:])) }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "trace" {
+		return runTrace(args[1:])
+	}
 	if len(args) == 0 || args[0] != "up" {
-		fmt.Fprintln(os.Stderr, "usage: mercato up [-root DIR] [-data DIR]")
+		fmt.Fprintln(os.Stderr, "usage: mercato up [-root DIR] [-data DIR] | mercato trace <order-id|trace-id>")
 		return 2
 	}
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)

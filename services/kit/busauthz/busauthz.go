@@ -10,7 +10,9 @@
 //     UPDATE and INFO of that stream; for each consumer, $JS.API.CONSUMER.CREATE (and the
 //     legacy DURABLE.CREATE), INFO and MSG.NEXT of that durable on that stream, $JS.ACK of its
 //     deliveries, the dead-letter subjects of the stream's events (DeadLetterPrefix + the
-//     stream's subjects) and $JS.API.STREAM.NAMES (to find the dead-letter stream);
+//     stream's subjects) and $JS.API.STREAM.NAMES (to find the dead-letter stream); for each
+//     followed subject, creating, pulling, reading and deleting ordered consumers on its
+//     stream filtered on exactly that subject;
 //   - subscribe: its own inbox prefix only (_INBOX_<name>.>), where JetStream answers its API
 //     calls, publish acknowledgements and pulled messages arrive.
 //
@@ -42,6 +44,9 @@ const (
 	DLQStream       = "DLQ"
 )
 
+// CustomerDeactivated is the subject of a customer's deactivation (events.CustomerDeactivated).
+const CustomerDeactivated = "mercato.customers.v1.deactivated"
+
 // StreamSubjects are the subjects each stream of the platform captures.
 var StreamSubjects = map[string][]string{
 	OrdersStream:    {"mercato.orders.>"},
@@ -56,6 +61,13 @@ type Consumer struct {
 	Durable string
 }
 
+// Follow is an ordered (ephemeral, unacknowledged) consumer an identity reads part of a stream
+// with: each replica keeps its own, so every replica sees every event (package deactivation).
+type Follow struct {
+	Stream string
+	Filter string // the one subject it reads
+}
+
 // Grant is what one identity may do on the bus.
 type Grant struct {
 	// Publishes lists the event subjects it publishes (wildcards allowed).
@@ -64,6 +76,8 @@ type Grant struct {
 	Streams []string
 	// Consumers lists its durable consumers.
 	Consumers []Consumer
+	// Follows lists the subjects it reads with ordered consumers.
+	Follows []Follow
 }
 
 // Table maps SPIFFE IDs to their grants. An ID without an entry may not connect.
@@ -73,37 +87,39 @@ type Table map[spiffeid.ID]Grant
 //   - orders publishes mercato.orders.v1.> into ORDERS, payments mercato.payments.v1.> into
 //     PAYMENTS, customers mercato.customers.v1.> into CUSTOMERS (customer lifecycle events
 //     such as a deactivation);
-//   - notifications consumes ORDERS as "notifications"; orders, payments, notifications and
-//     inventory may consume CUSTOMERS as "<service>-customers";
+//   - notifications consumes ORDERS as "notifications"; every service follows
+//     mercato.customers.v1.deactivated on CUSTOMERS with ordered consumers of its own (each
+//     replica keeps the deactivated customers in memory, so each needs every event);
 //   - every consumer may create the DLQ stream its dead letters go to, and publish only
 //     dead letters of what it consumes.
 //
 // edge, xds and ops/cli have no entry: they never touch the bus, so the broker refuses them.
 func Platform() Table {
 	svc := identity.Service
-	customers := func(name string) Consumer { return Consumer{Stream: CustomersStream, Durable: name + "-customers"} }
+	deactivations := []Follow{{Stream: CustomersStream, Filter: CustomerDeactivated}}
 	return Table{
 		svc("orders"): {
 			Publishes: []string{"mercato.orders.v1.>"},
 			Streams:   []string{OrdersStream, DLQStream},
-			Consumers: []Consumer{customers("orders")},
+			Follows:   deactivations,
 		},
 		svc("payments"): {
 			Publishes: []string{"mercato.payments.v1.>"},
 			Streams:   []string{PaymentsStream, DLQStream},
-			Consumers: []Consumer{customers("payments")},
+			Follows:   deactivations,
 		},
 		svc("customers"): {
 			Publishes: []string{"mercato.customers.v1.>"},
 			Streams:   []string{CustomersStream},
+			Follows:   deactivations,
 		},
 		svc("notifications"): {
 			Streams:   []string{DLQStream},
-			Consumers: []Consumer{{Stream: OrdersStream, Durable: "notifications"}, customers("notifications")},
+			Consumers: []Consumer{{Stream: OrdersStream, Durable: "notifications"}},
+			Follows:   deactivations,
 		},
 		svc("inventory"): {
-			Streams:   []string{DLQStream},
-			Consumers: []Consumer{customers("inventory")},
+			Follows: deactivations,
 		},
 	}
 }
@@ -152,6 +168,16 @@ func (t Table) Permissions(id spiffeid.ID) (p Permissions, ok bool) {
 			pub = append(pub, DeadLetterPrefix+subj)
 		}
 	}
+	for _, f := range g.Follows {
+		// An ordered consumer is named by the client (any name: "*"), created with its one
+		// filter subject in the API subject, pulled, and deleted and made again when it resets.
+		pub = append(pub,
+			"$JS.API.STREAM.INFO."+f.Stream,
+			"$JS.API.CONSUMER.CREATE."+f.Stream+".*."+f.Filter,
+			"$JS.API.CONSUMER.MSG.NEXT."+f.Stream+".*",
+			"$JS.API.CONSUMER.INFO."+f.Stream+".*",
+			"$JS.API.CONSUMER.DELETE."+f.Stream+".*")
+	}
 	slices.Sort(pub)
 	return Permissions{Publish: slices.Compact(pub), Subscribe: []string{InboxPrefix(id) + ".>"}}, true
 }
@@ -185,6 +211,11 @@ func (t Table) Validate() error {
 				return fmt.Errorf("busauthz: durable %s on %s granted to %s and %s", c.Durable, c.Stream, other, id)
 			}
 			durables[c] = id
+		}
+		for _, f := range g.Follows {
+			if _, ok := StreamSubjects[f.Stream]; !ok || f.Filter == "" || strings.ContainsAny(f.Filter, "*> ") {
+				return fmt.Errorf("busauthz: %s follows %q on %q: want a known stream and one literal subject", id, f.Filter, f.Stream)
+			}
 		}
 	}
 	return nil

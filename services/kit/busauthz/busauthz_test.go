@@ -58,7 +58,8 @@ func TestNotificationsPermissions(t *testing.T) {
 	for _, want := range []string{
 		"$JS.API.STREAM.CREATE.DLQ", "$JS.API.CONSUMER.CREATE.ORDERS.notifications.mercato.orders.>",
 		"$JS.API.CONSUMER.MSG.NEXT.ORDERS.notifications", "$JS.ACK.ORDERS.notifications.1.2.3.4.5.6.7",
-		"mercato.dlq.mercato.orders.v1.confirmed", "$JS.API.CONSUMER.MSG.NEXT.CUSTOMERS.notifications-customers",
+		"mercato.dlq.mercato.orders.v1.confirmed", "$JS.API.CONSUMER.CREATE.CUSTOMERS.follow_1.mercato.customers.v1.deactivated",
+		"$JS.API.CONSUMER.MSG.NEXT.CUSTOMERS.follow_1",
 	} {
 		if !matchesAny(p.Publish, want) {
 			t.Errorf("notifications may not publish %s", want)
@@ -67,6 +68,7 @@ func TestNotificationsPermissions(t *testing.T) {
 	for _, deny := range []string{
 		"mercato.orders.v1.confirmed", "$JS.API.STREAM.CREATE.ORDERS", "$JS.API.CONSUMER.MSG.NEXT.ORDERS.other",
 		"$JS.API.CONSUMER.CREATE.PAYMENTS.notifications", "mercato.dlq.mercato.payments.v1.authorized", "$JS.ACK.ORDERS.other.1",
+		"$JS.API.CONSUMER.CREATE.CUSTOMERS.follow_1", "$JS.API.CONSUMER.CREATE.CUSTOMERS.follow_1.mercato.customers.>",
 	} {
 		if matchesAny(p.Publish, deny) {
 			t.Errorf("notifications may publish %s", deny)

@@ -9,7 +9,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
+
+	"connectrpc.com/connect"
 	"strings"
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
@@ -31,6 +34,7 @@ type Claims struct {
 	Subject   string   `json:"sub"` // the customer ID
 	Roles     []string `json:"roles"`
 	ExpiresAt int64    `json:"exp,omitempty"`
+	IssuedAt  int64    `json:"iat,omitempty"`
 }
 
 // IsAdmin reports whether the user holds the admin role.
@@ -71,14 +75,39 @@ func From(ctx context.Context) (Claims, bool) {
 // With returns ctx carrying c (for tests and for the edge's own use).
 func With(ctx context.Context, c Claims) context.Context { return context.WithValue(ctx, key{}, c) }
 
-// Middleware moves the claims header into the request context when, and only when, the
-// authenticated caller is trusted to forward claims (the edge). From anyone else the header is
-// dropped, so a service can never be talked into trusting claims a workload made up.
+// ClientAddressHeader carries the end user's IP address. The edge strips any inbound copy and
+// sets it to the downstream address, so, like the claims, it is believed only from the edge.
+const ClientAddressHeader = "X-Mercato-Client-Address"
+
+type clientKey struct{}
+
+// ClientAddress returns the end user's IP address for the current call, if the edge sent one.
+func ClientAddress(ctx context.Context) (netip.Addr, bool) {
+	a, ok := ctx.Value(clientKey{}).(netip.Addr)
+	return a, ok
+}
+
+// WithClientAddress returns ctx carrying a (for tests).
+func WithClientAddress(ctx context.Context, a netip.Addr) context.Context {
+	return context.WithValue(ctx, clientKey{}, a)
+}
+
+// Middleware moves the claims and client address headers into the request context when, and
+// only when, the authenticated caller is trusted to forward them (the edge). From anyone else
+// the headers are dropped, so a service can never be talked into trusting claims a workload
+// made up.
 func Middleware(trusted spiffeid.ID, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := r.Header.Get(Header)
 		r.Header.Del(Header)
+		addr := r.Header.Get(ClientAddressHeader)
+		r.Header.Del(ClientAddressHeader)
 		caller, ok := identity.Caller(r.Context())
+		if ok && caller == trusted {
+			if a, err := netip.ParseAddr(addr); err == nil {
+				r = r.WithContext(WithClientAddress(r.Context(), a.Unmap()))
+			}
+		}
 		if v == "" || !ok || caller != trusted {
 			next.ServeHTTP(w, r)
 			return
@@ -89,5 +118,24 @@ func Middleware(trusted spiffeid.ID, next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(With(r.Context(), c)))
+	})
+}
+
+// Refuse answers unauthenticated, before any handler runs, a call whose end-user claims check
+// refuses (a deactivated customer's token, say); calls without claims pass. It goes inside
+// [Middleware], which puts the claims in the context. check may be nil: nothing is refused.
+func Refuse(check func(Claims) error, next http.Handler) http.Handler {
+	if check == nil {
+		return next
+	}
+	errw := connect.NewErrorWriter()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := From(r.Context()); ok {
+			if err := check(c); err != nil {
+				_ = errw.Write(w, r, connect.NewError(connect.CodeUnauthenticated, err))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }

@@ -94,6 +94,39 @@ func TestMiddlewareBelievesOnlyTheTrustedCaller(t *testing.T) {
 
 type identityCaller struct{ id spiffeid.ID }
 
+func TestClientAddressOnlyFromTheEdge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		caller spiffeid.ID
+		value  string
+		want   string
+	}{
+		{"edge", identity.Edge, "203.0.113.7", "203.0.113.7"},
+		{"edge, IPv6", identity.Edge, "2001:db8::1", "2001:db8::1"},
+		{"edge, IPv4 in IPv6", identity.Edge, "::ffff:203.0.113.7", "203.0.113.7"},
+		{"edge, not an address", identity.Edge, "203.0.113.7, 10.0.0.1", ""},
+		{"a service forging it", identity.Service("orders"), "203.0.113.7", ""},
+	}
+	for _, tt := range tests {
+		var got string
+		var leaked bool
+		h := claims.Middleware(identity.Edge, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			if a, ok := claims.ClientAddress(r.Context()); ok {
+				got = a.String()
+			}
+			leaked = r.Header.Get(claims.ClientAddressHeader) != ""
+		}))
+		r := httptest.NewRequest(http.MethodPost, "/x", nil)
+		r.Header.Set(claims.ClientAddressHeader, tt.value)
+		r = r.WithContext(identity.WithCaller(r.Context(), tt.caller))
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tt.want || leaked {
+			t.Errorf("%s: client address %q (want %q), header still visible to the handler: %v", tt.name, got, tt.want, leaked)
+		}
+	}
+}
+
 func TestRequireOwnerAndAdmin(t *testing.T) {
 	t.Parallel()
 	orders := identity.Service("orders")

@@ -44,6 +44,7 @@ func newBreaker(name string, p BreakerPolicy, logger *slog.Logger, m *clientMetr
 			m.breakerState.WithLabelValues(name).Set(float64(to))
 		},
 	}
+	m.breakerState.WithLabelValues(name).Set(0) // closed: the series exists before any change
 	return &Breaker{name: name, cb: gobreaker.NewTwoStepCircuitBreaker[struct{}](st)}
 }
 

@@ -166,6 +166,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, ha
 		labels:  prometheus.Labels{"stream": cfg.Stream, "consumer": cfg.Durable},
 		tracer:  otel.Tracer("mercato.dev/services/kit/events"),
 	}
+	c.metrics.touch(c.labels) // every series exists from the start: rate() and alerts see zeros
 	for ctx.Err() == nil {
 		if js.Conn().IsClosed() {
 			return fmt.Errorf("events: consumer %s: %w", cfg.Durable, nats.ErrConnectionClosed)
@@ -250,6 +251,7 @@ func (c *consumer) process(ctx context.Context, msg jetstream.Msg) (interrupted 
 		return false
 	}
 	m := newMessage(msg, md)
+	c.observeDelivery(m, md.NumPending)
 	log := c.log.With("subject", m.Subject, "event_id", m.ID, "stream_seq", m.Sequence, "delivery", m.Delivery)
 	if m.Delivery > c.cfg.MaxDeliver {
 		c.deadLetter(ctx, msg, m, log, fmt.Errorf("no handler result after %d deliveries (crash or ack timeout)", c.cfg.MaxDeliver))
@@ -304,6 +306,15 @@ func (c *consumer) call(ctx context.Context, m Message) (err error) {
 		}
 	}()
 	return c.handle(ctx, m)
+}
+
+// observeDelivery records the consumer's lag and redeliveries as of this delivery.
+func (c *consumer) observeDelivery(m Message, pending uint64) {
+	c.metrics.pending.With(c.labels).Set(float64(pending))
+	if m.Delivery > 1 {
+		c.metrics.redelivered.With(c.labels).Inc()
+	}
+	c.metrics.lag.With(c.labels).Observe(max(time.Since(m.Published).Seconds(), 0))
 }
 
 // deadLetter republishes the message to the dead-letter subject, then terminates it. If the

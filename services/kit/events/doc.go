@@ -4,6 +4,11 @@
 // and move a message that keeps failing (or is unreadable, see [Permanent]) to the dead-letter
 // stream so that it never blocks the ones behind it.
 //
+// Every connection to the broker is mutual TLS with the process's SVID ([Connect]); the broker
+// (package embedded, binary broker) admits only the identities of the bus authorization table
+// (package mercato.dev/services/kit/busauthz) with exactly the subjects it grants, so a producer
+// creates only its own streams ([StreamsOf]) and publishes only its own subjects.
+//
 // Events are protobuf messages defined in proto/ and published by each producer's
 // transactional outbox (package mercato.dev/services/kit/outbox) with the event ID as the
 // Nats-Msg-Id header. Delivery is at least once: a handler records its effect and the event ID

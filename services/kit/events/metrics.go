@@ -12,6 +12,9 @@ type consumerMetrics struct {
 	failed       *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
+	redelivered  *prometheus.CounterVec
+	pending      *prometheus.GaugeVec
+	lag          *prometheus.HistogramVec
 }
 
 func newConsumerMetrics(reg prometheus.Registerer) *consumerMetrics {
@@ -34,14 +37,37 @@ func newConsumerMetrics(reg prometheus.Registerer) *consumerMetrics {
 			Help:    "Time an event handler took, whatever its result.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, labels),
+		redelivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "events_redeliveries_total",
+			Help: "Deliveries of a message the consumer had been given before (a failed, crashed or timed-out attempt).",
+		}, labels),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "events_consumer_pending_messages",
+			Help: "Consumer lag: messages in the stream not yet delivered to the consumer, as of its last delivery.",
+		}, labels),
+		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "events_consumer_lag_seconds",
+			Help:    "Time from the stream storing a message to the consumer starting to handle it.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, labels),
 	}
 	if reg != nil {
 		m.handled = register(reg, m.handled)
 		m.failed = register(reg, m.failed)
 		m.deadLettered = register(reg, m.deadLettered)
 		m.duration = register(reg, m.duration)
+		m.redelivered = register(reg, m.redelivered)
+		m.pending = register(reg, m.pending)
+		m.lag = register(reg, m.lag)
 	}
 	return m
+}
+
+// touch creates the consumer's counter series at zero.
+func (m *consumerMetrics) touch(labels prometheus.Labels) {
+	for _, c := range []*prometheus.CounterVec{m.handled, m.failed, m.deadLettered, m.redelivered} {
+		c.With(labels)
+	}
 }
 
 // register adds c to reg, or returns the collector already registered there, so that several

@@ -18,6 +18,9 @@ const (
 	// PaymentVoided carries mercato.payments.v1.PaymentVoided.
 	PaymentVoided = "mercato.payments.v1.voided"
 
+	// CustomerDeactivated carries mercato.customers.v1.CustomerDeactivated.
+	CustomerDeactivated = busauthz.CustomerDeactivated
+
 	// OrderEvents matches every order event.
 	OrderEvents = "mercato.orders.>"
 	// PaymentEvents matches every payment event.
@@ -30,12 +33,13 @@ const (
 
 // subjects maps event message full names to their subjects.
 var subjects = map[string]string{
-	"mercato.orders.v1.OrderConfirmed":      OrderConfirmed,
-	"mercato.orders.v1.OrderRejected":       OrderRejected,
-	"mercato.orders.v1.OrderCanceled":       OrderCanceled,
-	"mercato.payments.v1.PaymentAuthorized": PaymentAuthorized,
-	"mercato.payments.v1.PaymentDeclined":   PaymentDeclined,
-	"mercato.payments.v1.PaymentVoided":     PaymentVoided,
+	"mercato.orders.v1.OrderConfirmed":         OrderConfirmed,
+	"mercato.orders.v1.OrderRejected":          OrderRejected,
+	"mercato.orders.v1.OrderCanceled":          OrderCanceled,
+	"mercato.payments.v1.PaymentAuthorized":    PaymentAuthorized,
+	"mercato.payments.v1.PaymentDeclined":      PaymentDeclined,
+	"mercato.payments.v1.PaymentVoided":        PaymentVoided,
+	"mercato.customers.v1.CustomerDeactivated": CustomerDeactivated,
 }
 
 // SubjectOf returns the subject of the event message with the given full name, such as

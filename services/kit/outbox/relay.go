@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options tunes a Relay; zero fields take the defaults in brackets.
@@ -235,11 +236,14 @@ func (r *Relay) publish(ctx context.Context, evs []Event) (sent, failed []string
 		r.metrics.errors.Inc()
 	}
 	futures := make([]jetstream.PubAckFuture, len(evs))
+	spans, acked := make([]trace.Span, len(evs)), make([]bool, len(evs))
+	defer endSpans(spans, acked)
 	for i, ev := range evs {
 		msg := &nats.Msg{Subject: ev.Subject, Data: ev.Payload, Header: make(nats.Header, len(ev.Headers)+1)}
 		for k, v := range ev.Headers {
 			msg.Header.Set(k, v)
 		}
+		spans[i] = startPublishSpan(ctx, ev, msg.Header)
 		f, err := r.pub.PublishMsgAsync(msg, jetstream.WithMsgID(ev.ID))
 		if err != nil {
 			fail(ev.ID, fmt.Errorf("%s: %w", ev.Subject, err))
@@ -256,7 +260,7 @@ func (r *Relay) publish(ctx context.Context, evs []Event) (sent, failed []string
 		}
 		select {
 		case ack := <-f.Ok():
-			sent = append(sent, evs[i].ID)
+			sent, acked[i] = append(sent, evs[i].ID), true
 			r.metrics.published.Inc()
 			if ack.Duplicate {
 				r.metrics.duplicates.Inc()

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"log/slog"
+
 	"connectrpc.com/connect"
 	"connectrpc.com/otelconnect"
 	"connectrpc.com/validate"
@@ -9,12 +11,13 @@ import (
 )
 
 // handlerInterceptors run outermost first: metrics see every outcome, including validation
-// failures; tracing continues the caller's trace; protovalidate rejects an invalid request
-// with invalid_argument and its field paths before the handler runs.
-func handlerInterceptors(m *telemetry.Metrics) []connect.Interceptor {
+// failures; tracing continues the caller's trace; the access log line carries the server
+// span's trace ID; protovalidate rejects an invalid request with invalid_argument and its
+// field paths before the handler runs.
+func handlerInterceptors(m *telemetry.Metrics, logger *slog.Logger) []connect.Interceptor {
 	list := []connect.Interceptor{m.ServerInterceptor()}
 	if otel, err := otelconnect.NewInterceptor(otelconnect.WithTrustRemote(), otelconnect.WithoutMetrics()); err == nil {
 		list = append(list, otel)
 	}
-	return append(list, validate.NewInterceptor())
+	return append(list, accessLog(logger), validate.NewInterceptor())
 }

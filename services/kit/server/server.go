@@ -93,6 +93,7 @@ type Server struct {
 	rpcLn, adminLn net.Listener
 	conns          *connTracker
 	startOnce      sync.Once
+	refuse         func(claims.Claims) error // see RefuseClaims
 }
 
 // New returns a server that serves nothing until handlers are registered with [Server.Handle].
@@ -113,7 +114,7 @@ func New(opts Options) (*Server, error) {
 // decompression, small responses left uncompressed, and panics recovered into internal errors.
 func (s *Server) HandlerOptions(extra ...connect.HandlerOption) []connect.HandlerOption {
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics)...),
+		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics, s.opts.Logger)...),
 		connect.WithReadMaxBytes(s.opts.ReadMaxBytes),
 		connect.WithRecover(s.recoverPanic),
 	}
@@ -129,6 +130,11 @@ func (s *Server) Handle(path string, h http.Handler, rules authz.Rules) {
 	}
 	s.mux.Handle(path, h)
 }
+
+// RefuseClaims makes every call whose forwarded end-user claims check refuses answer
+// unauthenticated before its handler runs (the deactivated customers, see package
+// deactivation). Call it before Serve.
+func (s *Server) RefuseClaims(check func(claims.Claims) error) { s.refuse = check }
 
 // Policy is the server's authorization policy, for tests that enumerate it.
 func (s *Server) Policy() *authz.Policy { return s.policy }
@@ -205,12 +211,13 @@ func ignoreClosed(err error) error {
 }
 
 // rpcHandler is the chain every RPC goes through: authorization by SPIFFE ID (before anything
-// else runs), end-user claims from the edge, deadlines, malformed Connect GET messages refused,
+// else runs), end-user claims from the edge and the refusal of revoked ones, deadlines, malformed Connect GET messages refused,
 // then the Connect handler.
 func (s *Server) rpcHandler() http.Handler {
 	var h http.Handler = s.mux
 	h = checkConnectGet(h)
 	h = withDeadline(s.opts.Timeout, s.opts.MaxTimeout, h)
+	h = claims.Refuse(s.refuse, h)
 	h = claims.Middleware(s.opts.ClaimsFrom, h)
 	return s.policy.Middleware(identity.Service(s.opts.Name).String(), s.opts.Logger, s.opts.Metrics.Refused, h)
 }

@@ -71,8 +71,18 @@ func Main(name string, setup Setup) int {
 
 // Run is Main with its inputs explicit, for tests and tools.
 func Run(ctx context.Context, cfg config.Service, getenv config.Getenv, logger *slog.Logger, setup Setup) error {
-	shutdownTracing := telemetry.SetupTracing(cfg.Name)
-	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+	tracing, err := telemetry.SetupTracing(ctx, cfg.Name, identity.Service(cfg.Name).String(), telemetry.Getenv(getenv))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := tracing.Shutdown(context.WithoutCancel(ctx)); err != nil {
+			logger.Warn("flush spans", "error", err.Error())
+		}
+	}()
+	if tracing.Exporting {
+		logger.Info("exporting spans over OTLP", "sampler", config.Or(getenv("OTEL_TRACES_SAMPLER"), "parentbased_always_on"))
+	}
 
 	rt, err := newRuntime(ctx, cfg, getenv, logger)
 	if err != nil {
@@ -100,6 +110,8 @@ func newRuntime(ctx context.Context, cfg config.Service, getenv config.Getenv, l
 		return nil, err
 	}
 	metrics := telemetry.NewMetrics()
+	metrics.BuildInfo(cfg.Name)
+	metrics.WatchSVID(src)
 	srv, err := server.New(server.Options{
 		Name: cfg.Name, Addr: cfg.Addr, AdminAddr: cfg.AdminAddr, Source: src,
 		Logger: logger, Metrics: metrics, DrainTimeout: cfg.DrainTimeout,

@@ -1,5 +1,8 @@
 // Package telemetry gives every process the same structured logs, Prometheus metrics and
-// OpenTelemetry trace propagation, so one request can be followed across every hop.
+// OpenTelemetry tracing, so one request can be followed across every hop: the SDK configured
+// from the standard OTEL_* variables (OTLP over gRPC or HTTP; off, silent and nearly free when
+// no endpoint is set), W3C trace-context propagation, log records stamped with trace and span
+// IDs, RPC metrics, and the identity metrics (SVID and trust-bundle expiry, build info).
 package telemetry
 
 import (

@@ -75,6 +75,8 @@ func New(ctx context.Context, cfg Config, src identity.Source, logger *slog.Logg
 		logger = telemetry.Discard()
 	}
 	metrics := telemetry.NewMetrics()
+	metrics.BuildInfo("xds")
+	metrics.WatchSVID(src)
 	a := &App{
 		warmUp:   cfg.WarmUp,
 		logger:   logger,
@@ -84,7 +86,7 @@ func New(ctx context.Context, cfg Config, src identity.Source, logger *slog.Logg
 	var err error
 	a.Plane, err = controlplane.New(ctx, a.Registry, a.ADS, controlplane.Options{
 		RoutesFile:   cfg.RoutesFile,
-		Policy:       policy.Options{BaseDir: config.Or(cfg.EdgeDataDir, cfg.DataDir), ListenerAddress: cfg.PublicAddr},
+		Policy:       policy.Options{BaseDir: config.Or(cfg.EdgeDataDir, cfg.DataDir), ListenerAddress: cfg.PublicAddr, CORSOrigins: cfg.CORSOrigins},
 		Logger:       logger,
 		Metrics:      controlplane.NewMetrics(metrics.Registry),
 		RemovalGrace: cfg.RemovalGrace,

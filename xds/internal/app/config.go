@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"mercato.dev/services/kit/config"
@@ -21,6 +22,7 @@ type Config struct {
 	DataDir          string        // MERCATO_DATA [.data]
 	EdgeDataDir      string        // XDS_EDGE_DATA_DIR [DataDir]: base of relative paths in routes.yaml, as the edge sees it
 	PublicAddr       string        // XDS_PUBLIC_ADDR [routes.yaml's listener.address]: where the edge binds
+	CORSOrigins      []string      // XDS_CORS_ALLOW_ORIGINS (comma-separated) [none]: origins allowed besides routes.yaml's
 	WorkloadAPI      string        // SPIFFE_ENDPOINT_SOCKET [unix://$MERCATO_DATA/spiffe/agent.sock]
 	EndpointTTL      time.Duration // -endpoint-ttl, XDS_ENDPOINT_TTL [15s]
 	RemovalGrace     time.Duration // -removal-grace, XDS_REMOVAL_GRACE [2s]: removed clusters outlive their routes this long
@@ -41,6 +43,11 @@ func LoadConfig(args []string, getenv config.Getenv) (Config, error) {
 		EdgeDataDir: getenv("XDS_EDGE_DATA_DIR"), PublicAddr: getenv("XDS_PUBLIC_ADDR"),
 	}
 	cfg.EdgeDataDir = config.Or(cfg.EdgeDataDir, cfg.DataDir)
+	for o := range strings.SplitSeq(getenv("XDS_CORS_ALLOW_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			cfg.CORSOrigins = append(cfg.CORSOrigins, o)
+		}
+	}
 	fs := flag.NewFlagSet("xds", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.ADSAddr, "ads-addr", config.Or(getenv("XDS_ADS_ADDR"), "127.0.0.1:18000"), "ADS (gRPC, mTLS) listen address")

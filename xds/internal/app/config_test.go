@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 func TestLoadConfig(t *testing.T) {
 	env := map[string]string{
 		"MERCATO_DATA": "/data", "XDS_ADS_ADDR": "0.0.0.0:18000", "XDS_ENDPOINT_TTL": "30s",
-		"XDS_PUBLIC_ADDR": "0.0.0.0:8443",
+		"XDS_PUBLIC_ADDR": "0.0.0.0:8443", "XDS_CORS_ALLOW_ORIGINS": "https://shop.example, https://admin.shop.example,",
 	}
 	cfg, err := app.LoadConfig([]string{"-routes", "/etc/routes.yaml", "-registration-addr", "0.0.0.0:18001"}, func(k string) string { return env[k] })
 	if err != nil {
@@ -22,8 +23,9 @@ func TestLoadConfig(t *testing.T) {
 		RoutesFile: "/etc/routes.yaml", DataDir: "/data", EdgeDataDir: "/data", PublicAddr: "0.0.0.0:8443",
 		WorkloadAPI: "unix:///data/spiffe/agent.sock", EndpointTTL: 30 * time.Second,
 		RemovalGrace: 2 * time.Second, DrainTimeout: 20 * time.Second, WarmUp: 11 * time.Second,
+		CORSOrigins: []string{"https://shop.example", "https://admin.shop.example"},
 	}
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config\n%+v\nwant\n%+v", cfg, want)
 	}
 	_, err = app.LoadConfig(nil, func(k string) string {

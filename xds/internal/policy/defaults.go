@@ -6,9 +6,18 @@ import "time"
 func defaults() Policy {
 	return Policy{
 		Listener: Listener{
-			Address: "127.0.0.1:8443",
-			TLS:     TLS{CertFile: "edge/cert.pem", KeyFile: "edge/key.pem"},
+			Address:             "127.0.0.1:8443",
+			TLS:                 TLS{CertFile: "edge/cert.pem", KeyFile: "edge/key.pem"},
+			ClientAddressHeader: "x-mercato-client-address",
+			Connections: Connections{
+				MaxConnections:        10000,
+				IdleTimeout:           Duration(5 * time.Minute),
+				RequestHeadersTimeout: Duration(10 * time.Second),
+				StreamIdleTimeout:     Duration(time.Minute),
+				MaxConcurrentStreams:  100,
+			},
 		},
+		RouteDefaults: RouteLimits{MaxRequestBytes: 1 << 20},
 		JWT: JWT{
 			Provider:  "customers",
 			Issuer:    "mercato.customers",

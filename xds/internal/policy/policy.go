@@ -26,15 +26,32 @@ type Policy struct {
 	Clusters map[string]Cluster
 	// ClusterDefaults is what every cluster started from (cluster_defaults).
 	ClusterDefaults Cluster
-	Private         []string // methods that must never be routed
-	Routes          []Route
-	Proxyless       Proxyless
+	// RouteDefaults is what every route starts from (route_defaults).
+	RouteDefaults RouteLimits
+	Private       []string // methods that must never be routed
+	Routes        []Route
+	Proxyless     Proxyless
+	Tracing       Tracing
 }
 
 // Listener is the public HTTPS listener.
 type Listener struct {
 	Address string `yaml:"address"` // ip:port
 	TLS     TLS    `yaml:"tls"`
+	// ClientAddressHeader carries the downstream (client) IP address to the services: the edge
+	// strips any inbound copy and sets it, so services may trust it from the edge's SPIFFE ID.
+	ClientAddressHeader string      `yaml:"client_address_header"`
+	Connections         Connections `yaml:"connections"`
+}
+
+// Connections bound what downstream connections may hold (HCM timeouts and HTTP/2 settings,
+// and the connection_limit network filter).
+type Connections struct {
+	MaxConnections        uint32   `yaml:"max_connections"`         // open at once; more are closed at once
+	IdleTimeout           Duration `yaml:"idle_timeout"`            // a connection without streams
+	RequestHeadersTimeout Duration `yaml:"request_headers_timeout"` // to receive a request's headers
+	StreamIdleTimeout     Duration `yaml:"stream_idle_timeout"`     // a stream without activity
+	MaxConcurrentStreams  uint32   `yaml:"max_concurrent_streams"`  // per HTTP/2 connection
 }
 
 // TLS names the public certificate's files (PEM), as the edge process sees them.
@@ -122,6 +139,25 @@ type Route struct {
 	Auth    Auth     `yaml:"auth"`
 	Timeout Duration `yaml:"timeout"` // after Parse: the effective timeout
 	Retry   *bool    `yaml:"retry"`   // after Parse: never nil, whether the route retries
+	// MaxRequestBytes bounds the request body (after Parse: the effective bound); a larger
+	// body is answered 413 before anything is sent upstream.
+	MaxRequestBytes uint32 `yaml:"max_request_bytes"`
+	// RateLimit, when set, is a token bucket shared by every request on the route (at each
+	// edge instance); a request finding it empty is answered 429.
+	RateLimit *RateLimit `yaml:"rate_limit"`
+}
+
+// RouteLimits are the limits every route starts from.
+type RouteLimits struct {
+	MaxRequestBytes uint32 `yaml:"max_request_bytes"`
+}
+
+// RateLimit is a token bucket (Envoy's local rate limit): it holds at most MaxTokens and gains
+// TokensPerFill every FillInterval.
+type RateLimit struct {
+	MaxTokens     uint32   `yaml:"max_tokens"`
+	TokensPerFill uint32   `yaml:"tokens_per_fill"`
+	FillInterval  Duration `yaml:"fill_interval"`
 }
 
 // Match is the route's path or prefix.
@@ -160,6 +196,9 @@ type Options struct {
 	// ListenerAddress, when set, replaces listener.address: where the edge binds is a property
 	// of the deployment (0.0.0.0:8443 in a container), the rest of the policy is not.
 	ListenerAddress string
+	// CORSOrigins are allowed in addition to cors.allow_origins: the origins a deployment
+	// serves its web client from (XDS_CORS_ALLOW_ORIGINS).
+	CORSOrigins []string
 }
 
 // Load reads and parses the routes file at path.
@@ -209,20 +248,25 @@ type document struct {
 	JWT             JWT                  `yaml:"jwt"`
 	CORS            CORS                 `yaml:"cors"`
 	ClusterDefaults Cluster              `yaml:"cluster_defaults"`
+	RouteDefaults   RouteLimits          `yaml:"route_defaults"`
 	Clusters        map[string]yaml.Node `yaml:"clusters"`
 	Private         []string             `yaml:"private"`
 	Routes          []Route              `yaml:"routes"`
 	Proxyless       Proxyless            `yaml:"proxyless"`
+	Tracing         Tracing              `yaml:"tracing"`
 }
 
 func decodePolicy(d *decoder, root *yaml.Node) *Policy {
 	def := defaults()
-	doc := document{Listener: def.Listener, JWT: def.JWT, CORS: def.CORS, Proxyless: def.Proxyless, ClusterDefaults: clusterDefaults()}
+	doc := document{Listener: def.Listener, JWT: def.JWT, CORS: def.CORS, Proxyless: def.Proxyless, ClusterDefaults: clusterDefaults(), RouteDefaults: def.RouteDefaults}
+	doc.Tracing.RandomSampling = 100
 	d.decode(root, reflect.ValueOf(&doc).Elem(), "")
 	p := Policy{
 		Listener: doc.Listener, JWT: doc.JWT, CORS: doc.CORS, Private: doc.Private,
 		Routes: doc.Routes, Proxyless: doc.Proxyless, Clusters: map[string]Cluster{}, ClusterDefaults: doc.ClusterDefaults,
+		RouteDefaults: doc.RouteDefaults,
 	}
+	p.Tracing = doc.Tracing
 	for _, name := range slices.Sorted(maps.Keys(doc.Clusters)) {
 		c := doc.ClusterDefaults.clone()
 		if node := doc.Clusters[name]; node.Kind != 0 {

@@ -161,7 +161,7 @@ func TestParseRejectsMistakes(t *testing.T) {
 		want string // a substring of the error
 	}{
 		{"unknown top-level field", appendText("listenr:\n  address: 127.0.0.1:1\n"),
-			"listenr (line 13): unknown field; known fields here: cluster_defaults, clusters, cors, jwt, listener, private, proxyless, routes"},
+			"listenr (line 13): unknown field; known fields here: cluster_defaults, clusters, cors, jwt, listener, private, proxyless, route_defaults, routes"},
 		{"unknown nested field", replace(invID, invID+"\n    circuit_breaker: {max_request: 3}"),
 			"clusters.inventory.circuit_breaker.max_request (line 7): unknown field; known fields here: max_connections, max_pending_requests, max_requests, max_retries"},
 		{"unknown route field", replace(anonymous, anonymous+"\n    timout: 2s"), "routes[0].timout (line 13): unknown field"},
@@ -222,7 +222,20 @@ func TestParseRejectsMistakes(t *testing.T) {
 			`jwt.jwks.cluster (line 14): "accounts" is not a declared cluster`},
 		{"JWKS over plain HTTP", appendText("jwt:\n  jwks: {uri: 'http://customers/jwks'}\n"), `jwt.jwks.uri (line 14): want an https:// URL`},
 		{"repeated key", replace(anonymous, anonymous+"\n    auth: jwt"), "routes[0].auth (line 13): repeated key"},
-		{"list where a mapping belongs", replace("private:", "listener: [127.0.0.1]\nprivate:"), "listener (line 7): want a mapping of address, tls, got a list"},
+		{"no connections", appendText("listener:\n  connections: {max_connections: 0}\n"),
+			"listener.connections.max_connections (line 14): must be at least 1"},
+		{"no streams", appendText("listener:\n  connections: {max_concurrent_streams: 0}\n"),
+			"listener.connections.max_concurrent_streams (line 14): must be from 1 to 2147483647"},
+		{"no idle timeout", appendText("listener:\n  connections: {stream_idle_timeout: 0s}\n"),
+			"listener.connections.stream_idle_timeout (line 14): must be a positive duration"},
+		{"client address header is the claims header", appendText("listener:\n  client_address_header: x-mercato-claims\n"),
+			`listener.client_address_header (line 14): "x-mercato-claims" is already jwt.forward_payload_header`},
+		{"no body at all", appendText("route_defaults: {max_request_bytes: 0}\n"), "route_defaults.max_request_bytes (line 13): must be at least 1"},
+		{"empty token bucket", replace(anonymous, anonymous+"\n    rate_limit: {max_tokens: 0, fill_interval: 1s}"),
+			"routes[0].rate_limit.max_tokens (line 13): must be at least 1"},
+		{"token bucket filled too often", replace(anonymous, anonymous+"\n    rate_limit: {max_tokens: 5, fill_interval: 10ms}"),
+			"routes[0].rate_limit.fill_interval (line 13): must be at least 50ms, got 10ms"},
+		{"list where a mapping belongs", replace("private:", "listener: [127.0.0.1]\nprivate:"), "listener (line 7): want a mapping of address, client_address_header, connections, tls, got a list"},
 		{"mapping where a list belongs", appendText("cors:\n  allow_origins: {a: b}\n"), "cors.allow_origins (line 14): want a list, got a mapping"},
 		{"boolean typo", replace(anonymous, anonymous+"\n    retry: yes"), `routes[0].retry (line 13): want true or false, got "yes"`},
 		{"unknown private method", replace("/ReserveStock", "/ReserveStocks"), `private[0] (line 8): "/mercato.inventory.v1.InventoryService/ReserveStocks" is not a method`},
@@ -273,6 +286,60 @@ func TestErrorsListEveryProblem(t *testing.T) {
 	}
 	if !slices.Contains(paths, "routes[0].auth") || !slices.Contains(paths, "routes[0].cluster") {
 		t.Errorf("problems at %q, want routes[0].auth and routes[0].cluster", paths)
+	}
+}
+
+func TestRouteLimits(t *testing.T) {
+	t.Parallel()
+	p := loadRepoRoutes(t)
+	for _, r := range p.Routes {
+		if r.MaxRequestBytes != 1<<20 {
+			t.Errorf("%s: body limit %d, want the default 1 MiB", r.Match(), r.MaxRequestBytes)
+		}
+		limited := strings.HasSuffix(r.Path, "/SignIn") || strings.HasSuffix(r.Path, "/CreateCustomer")
+		if (r.RateLimit != nil) != limited {
+			t.Errorf("%s: rate limit %+v; want one exactly on SignIn and CreateCustomer", r.Match(), r.RateLimit)
+		}
+	}
+	doc := strings.Replace(minimal(t), "auth: anonymous", "auth: anonymous\n    max_request_bytes: 4096\n    rate_limit: {max_tokens: 3, fill_interval: 1s}", 1)
+	p, err := policy.Parse([]byte(doc), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := p.Routes[0]
+	if r.MaxRequestBytes != 4096 || r.RateLimit == nil || r.RateLimit.MaxTokens != 3 || r.RateLimit.TokensPerFill != 1 || r.RateLimit.FillInterval.D() != time.Second {
+		t.Errorf("route limits %d %+v, want 4096 and {3 1 1s}", r.MaxRequestBytes, r.RateLimit)
+	}
+}
+
+func TestDeploymentAddsCORSOrigins(t *testing.T) {
+	t.Parallel()
+	p, err := policy.Parse([]byte(minimal(t)), policy.Options{CORSOrigins: []string{"https://shop.example", "https://shop.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := slices.Index(p.CORS.AllowOrigins, "https://shop.example"); n < 0 || slices.Index(p.CORS.AllowOrigins[n+1:], "https://shop.example") >= 0 {
+		t.Errorf("origins %q, want https://shop.example once", p.CORS.AllowOrigins)
+	}
+	_, err = policy.Parse([]byte(minimal(t)), policy.Options{CORSOrigins: []string{"https://shop.example/app"}})
+	if err == nil || !strings.Contains(err.Error(), "XDS_CORS_ALLOW_ORIGINS[0]") {
+		t.Errorf("a bad origin from the environment: %v", err)
+	}
+	repo := loadRepoRoutes(t)
+	for _, o := range []string{"http://localhost:5173", "http://127.0.0.1:5173", "https://localhost:8443", "https://127.0.0.1:8443"} {
+		if !slices.Contains(repo.CORS.AllowOrigins, o) {
+			t.Errorf("routes.yaml does not allow %s in development", o)
+		}
+	}
+	for _, h := range []string{"traceparent", "tracestate", "connect-accept-encoding", "x-request-id"} {
+		if !slices.Contains(repo.CORS.AllowHeaders, h) {
+			t.Errorf("routes.yaml does not allow request header %s", h)
+		}
+	}
+	for _, h := range []string{"www-authenticate", "grpc-status", "grpc-message", "grpc-status-details-bin"} {
+		if !slices.Contains(repo.CORS.ExposeHeaders, h) {
+			t.Errorf("routes.yaml does not expose %s", h)
+		}
 	}
 }
 

@@ -56,8 +56,16 @@ func (v *validator) line(path string) int {
 
 func (v *validator) policy(p *Policy) {
 	v.listener(p)
+	v.connections(p.Listener.Connections)
 	v.jwt(p)
+	if p.Listener.ClientAddressHeader == p.JWT.ForwardPayloadHeader {
+		v.fail("listener.client_address_header", "%q is already jwt.forward_payload_header", p.Listener.ClientAddressHeader)
+	}
+	v.corsOrigins(p)
 	v.cors(p.CORS)
+	if p.RouteDefaults.MaxRequestBytes == 0 {
+		v.fail("route_defaults.max_request_bytes", "must be at least 1")
+	}
 	if len(p.Clusters) == 0 {
 		v.fail("clusters", "at least one cluster is required")
 	}
@@ -74,6 +82,7 @@ func (v *validator) policy(p *Policy) {
 		}
 	}
 	v.routes(p)
+	v.tracing(p.Tracing)
 	if !dnsName(p.Proxyless.Domain) {
 		v.fail("proxyless.domain", "%q is not a DNS domain", p.Proxyless.Domain)
 	}
@@ -100,6 +109,34 @@ func (v *validator) listener(p *Policy) {
 			v.fail("listener.tls."+field, "a file path is required")
 		}
 		*path = abs(v.opts.BaseDir, *path)
+	}
+	v.header("listener.client_address_header", l.ClientAddressHeader)
+}
+
+// connections checks the downstream connection limits.
+func (v *validator) connections(c Connections) {
+	const path = "listener.connections."
+	if c.MaxConnections == 0 {
+		v.fail(path+"max_connections", "must be at least 1 (0 would refuse every connection)")
+	}
+	if c.MaxConcurrentStreams == 0 || c.MaxConcurrentStreams > 1<<31-1 {
+		v.fail(path+"max_concurrent_streams", "must be from 1 to 2147483647, got %d", c.MaxConcurrentStreams)
+	}
+	v.positive(path+"idle_timeout", c.IdleTimeout)
+	v.positive(path+"request_headers_timeout", c.RequestHeadersTimeout)
+	v.positive(path+"stream_idle_timeout", c.StreamIdleTimeout)
+}
+
+// corsOrigins adds the deployment's origins (Options.CORSOrigins) to the policy's, once each.
+func (v *validator) corsOrigins(p *Policy) {
+	for i, o := range v.opts.CORSOrigins {
+		if !origin(o) {
+			v.fail(fmt.Sprintf("XDS_CORS_ALLOW_ORIGINS[%d]", i), "want an origin such as https://shop.example:8443 (scheme, host, optional port; no path, no wildcard), got %q", o)
+			continue
+		}
+		if !slices.Contains(p.CORS.AllowOrigins, o) {
+			p.CORS.AllowOrigins = append(p.CORS.AllowOrigins, o)
+		}
 	}
 }
 
@@ -251,6 +288,30 @@ func (v *validator) route(p *Policy, r *Route, path string, seen map[string]stri
 	covered := methodsUnder(*r)
 	v.routeTarget(p, r, path, covered, seen)
 	v.routeTiming(p, r, path, covered)
+	v.routeLimits(p, r, path)
+}
+
+// minFillInterval is the shortest token bucket fill interval Envoy accepts.
+const minFillInterval = 50 * time.Millisecond
+
+// routeLimits decides the route's body limit and checks its rate limit.
+func (v *validator) routeLimits(p *Policy, r *Route, path string) {
+	if r.MaxRequestBytes == 0 {
+		r.MaxRequestBytes = p.RouteDefaults.MaxRequestBytes
+	}
+	rl := r.RateLimit
+	if rl == nil {
+		return
+	}
+	if rl.MaxTokens == 0 {
+		v.fail(path+".rate_limit.max_tokens", "must be at least 1")
+	}
+	if rl.TokensPerFill == 0 {
+		rl.TokensPerFill = 1
+	}
+	if rl.FillInterval.D() < minFillInterval {
+		v.fail(path+".rate_limit.fill_interval", "must be at least %s, got %s", minFillInterval, rl.FillInterval.D())
+	}
 }
 
 func (v *validator) routeTarget(p *Policy, r *Route, path string, covered []method, seen map[string]string) {

@@ -41,8 +41,13 @@ const (
 	httpProtoOptions = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 )
 
-// publicListener is LDS "public": TLS with the mounted certificate, one HTTP connection
-// manager whose filters strip inbound claims, apply CORS, verify JWTs, then route.
+// ClientAddressFormat is Envoy's formatter for the downstream IP address.
+const ClientAddressFormat = "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
+
+// publicListener is LDS "public": TLS with the mounted certificate, a connection cap, one HTTP
+// connection manager whose filters strip inbound claims and set the client address, apply
+// CORS, rate limits, verify JWTs, receive the body within its limit, then route. Every reply
+// the edge makes itself is a protocol error (localReplyConfig).
 func publicListener(p *policy.Policy) *listener.Listener {
 	host, port, _ := net.SplitHostPort(p.Listener.Address) // validated by policy
 	portNum, _ := strconv.ParseUint(port, 10, 32)
@@ -54,15 +59,22 @@ func publicListener(p *policy.Policy) *listener.Listener {
 		}},
 		HttpFilters: []*hcm.HttpFilter{
 			httpFilter(HeaderMutation, &headermutation.HeaderMutation{Mutations: &headermutation.Mutations{
-				RequestMutations: []*mutation.HeaderMutation{{
-					Action: &mutation.HeaderMutation_Remove{Remove: p.JWT.ForwardPayloadHeader},
-				}},
+				RequestMutations: []*mutation.HeaderMutation{
+					{Action: &mutation.HeaderMutation_Remove{Remove: p.JWT.ForwardPayloadHeader}},
+					{Action: &mutation.HeaderMutation_Remove{Remove: p.Listener.ClientAddressHeader}},
+					{Action: &mutation.HeaderMutation_Append{Append: header(p.Listener.ClientAddressHeader, ClientAddressFormat)}},
+				},
 			}}),
 			httpFilter(wellknown.CORS, &cors.Cors{}),
+			rateLimitFilter(),
 			httpFilter(JWTAuthn, jwtConfig(p.JWT)),
+			bufferFilter(p),
 			httpFilter(wellknown.Router, &router.Router{}),
 		},
+		LocalReplyConfig: localReplyConfig(),
+		Tracing:          edgeTracing(p.Tracing),
 	}
+	limitConnections(manager, p.Listener.Connections)
 	downstream := &tls.DownstreamTlsContext{CommonTlsContext: &tls.CommonTlsContext{
 		TlsCertificates: []*tls.TlsCertificate{{
 			CertificateChain: &core.DataSource{Specifier: &core.DataSource_Filename{Filename: p.Listener.TLS.CertFile}},
@@ -74,7 +86,7 @@ func publicListener(p *policy.Policy) *listener.Listener {
 		Name:    PublicListener,
 		Address: socketAddress(host, uint32(portNum)),
 		FilterChains: []*listener.FilterChain{{
-			Filters: []*listener.Filter{{
+			Filters: []*listener.Filter{connectionLimit(p.Listener.Connections), {
 				Name:       wellknown.HTTPConnectionManager,
 				ConfigType: &listener.Filter_TypedConfig{TypedConfig: mustAny(manager)},
 			}},
@@ -140,14 +152,15 @@ func publicRoute(p *policy.Policy, r policy.Route) *route.Route {
 		action.RetryPolicy = retryPolicy(c.Retry)
 	}
 	out := &route.Route{
-		Name:   r.Match(),
-		Match:  match,
-		Action: &route.Route_Route{Route: action},
+		Name:                 r.Match(),
+		Match:                match,
+		Action:               &route.Route_Route{Route: action},
+		TypedPerFilterConfig: routeLimits(r),
 	}
 	if r.Auth == policy.RequireJWT {
-		out.TypedPerFilterConfig = map[string]*anypb.Any{JWTAuthn: mustAny(&jwt.PerRouteConfig{
+		out.TypedPerFilterConfig[JWTAuthn] = mustAny(&jwt.PerRouteConfig{
 			RequirementSpecifier: &jwt.PerRouteConfig_RequirementName{RequirementName: JWTRequirement},
-		})}
+		})
 	}
 	return out
 }

@@ -154,7 +154,10 @@ func shortType(typ resource.Type) string {
 func duration(d policy.Duration) *durationpb.Duration { return durationpb.New(time.Duration(d)) }
 
 func mustAny(m proto.Message) *anypb.Any {
-	a, err := anypb.New(m)
+	a := &anypb.Any{}
+	// Deterministic, so that maps inside (the JWT providers, the local replies' JSON format)
+	// give the same bytes, hence the same snapshot version, every time.
+	err := anypb.MarshalFrom(a, m, proto.MarshalOptions{Deterministic: true})
 	if err != nil {
 		panic(fmt.Sprintf("snapshot: pack %T: %v", m, err)) // only for messages that cannot marshal
 	}

@@ -13,8 +13,12 @@ import (
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	buffer "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/buffer/v3"
 	cors "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/cors/v3"
+	headermutation "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
 	jwt "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
+	localratelimit "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/local_ratelimit/v3"
+	connectionlimit "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/connection_limit/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tls "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
@@ -100,7 +104,11 @@ func TestEdgeListenerFollowsTheContract(t *testing.T) {
 	if alpn := down.GetCommonTlsContext().GetAlpnProtocols(); !slices.Equal(alpn, []string{"h2", "http/1.1"}) {
 		t.Errorf("alpn %v", alpn)
 	}
-	manager := unpack[*hcm.HttpConnectionManager](t, chain.GetFilters()[0].GetTypedConfig())
+	limit := unpack[*connectionlimit.ConnectionLimit](t, chain.GetFilters()[0].GetTypedConfig())
+	if limit.GetMaxConnections().GetValue() != 10000 {
+		t.Errorf("connection limit %v, want 10000", limit)
+	}
+	manager := unpack[*hcm.HttpConnectionManager](t, chain.GetFilters()[1].GetTypedConfig())
 	if manager.GetStatPrefix() != "public" || manager.GetRds().GetRouteConfigName() != "public" || manager.GetRds().GetConfigSource().GetAds() == nil {
 		t.Errorf("connection manager %v", manager)
 	}
@@ -108,11 +116,28 @@ func TestEdgeListenerFollowsTheContract(t *testing.T) {
 	for _, f := range manager.GetHttpFilters() {
 		filters = append(filters, f.GetName())
 	}
-	want := []string{"envoy.filters.http.header_mutation", "envoy.filters.http.cors", "envoy.filters.http.jwt_authn", "envoy.filters.http.router"}
+	want := []string{"envoy.filters.http.header_mutation", "envoy.filters.http.cors", "envoy.filters.http.local_ratelimit",
+		"envoy.filters.http.jwt_authn", "envoy.filters.http.buffer", "envoy.filters.http.router"}
 	if !slices.Equal(filters, want) {
 		t.Errorf("http filters %v, want %v", filters, want)
 	}
-	auth := unpack[*jwt.JwtAuthentication](t, manager.GetHttpFilters()[2].GetTypedConfig())
+	switch {
+	case manager.GetCommonHttpProtocolOptions().GetIdleTimeout().AsDuration() != 5*time.Minute,
+		manager.GetRequestHeadersTimeout().AsDuration() != 10*time.Second,
+		manager.GetStreamIdleTimeout().AsDuration() != time.Minute,
+		manager.GetHttp2ProtocolOptions().GetMaxConcurrentStreams().GetValue() != 100:
+		t.Errorf("connection settings: idle %v, headers %v, stream idle %v, streams %v", manager.GetCommonHttpProtocolOptions().GetIdleTimeout(),
+			manager.GetRequestHeadersTimeout(), manager.GetStreamIdleTimeout(), manager.GetHttp2ProtocolOptions().GetMaxConcurrentStreams())
+	}
+	if n := len(manager.GetLocalReplyConfig().GetMappers()); n != 21 {
+		t.Errorf("%d local reply mappers, want 3 protocols × 7 statuses", n)
+	}
+	mutations := unpack[*headermutation.HeaderMutation](t, manager.GetHttpFilters()[0].GetTypedConfig()).GetMutations().GetRequestMutations()
+	if len(mutations) != 3 || mutations[1].GetRemove() != "x-mercato-client-address" ||
+		mutations[2].GetAppend().GetHeader().GetKey() != "x-mercato-client-address" || mutations[2].GetAppend().GetHeader().GetValue() != "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" {
+		t.Errorf("request mutations %v: want the claims and client address stripped, then the client address set", mutations)
+	}
+	auth := unpack[*jwt.JwtAuthentication](t, manager.GetHttpFilters()[3].GetTypedConfig())
 	prov := auth.GetProviders()["customers"]
 	switch {
 	case prov.GetIssuer() != "mercato.customers" || !slices.Equal(prov.GetAudiences(), []string{"mercato"}):
@@ -141,11 +166,12 @@ func TestPublicRoutesArePublicMethodsOnly(t *testing.T) {
 		origins = append(origins, o.GetExact())
 	}
 	switch {
-	case !slices.Equal(origins, []string{"http://localhost:5173", "https://localhost:8443"}):
+	case !slices.Equal(origins, []string{"http://localhost:5173", "http://127.0.0.1:5173", "https://localhost:8443", "https://127.0.0.1:8443"}):
 		t.Errorf("CORS origins %v", origins)
-	case cp.GetAllowHeaders() != "authorization, content-type, connect-protocol-version, connect-timeout-ms, grpc-timeout, x-grpc-web, x-user-agent":
+	case cp.GetAllowHeaders() != "authorization, content-type, connect-protocol-version, connect-timeout-ms, connect-accept-encoding, connect-content-encoding, "+
+		"grpc-timeout, grpc-accept-encoding, x-grpc-web, x-user-agent, x-request-id, traceparent, tracestate":
 		t.Errorf("CORS allow headers %q", cp.GetAllowHeaders())
-	case cp.GetExposeHeaders() != "grpc-status, grpc-message, grpc-status-details-bin":
+	case cp.GetExposeHeaders() != "grpc-status, grpc-message, grpc-status-details-bin, grpc-encoding, connect-content-encoding, www-authenticate, x-request-id":
 		t.Errorf("CORS expose headers %q", cp.GetExposeHeaders())
 	case cp.GetMaxAge() != "7200" || cp.GetAllowMethods() != "GET, POST, OPTIONS" || cp.GetForwardNotMatchingPreflights().GetValue():
 		t.Errorf("CORS policy %v", cp)
@@ -186,6 +212,19 @@ func TestPublicRoutesArePublicMethodsOnly(t *testing.T) {
 		}
 		if got := r.GetRoute().GetTimeout().AsDuration(); got != p.Clusters[r.GetRoute().GetCluster()].Timeout.D() {
 			t.Errorf("%s: timeout %s", path, got)
+		}
+		if b := unpack[*buffer.BufferPerRoute](t, r.GetTypedPerFilterConfig()["envoy.filters.http.buffer"]); b.GetBuffer().GetMaxRequestBytes().GetValue() != 1<<20 {
+			t.Errorf("%s: body limit %v, want 1 MiB", path, b)
+		}
+		rl, limited := r.GetTypedPerFilterConfig()["envoy.filters.http.local_ratelimit"]
+		if limited != (method == "SignIn" || method == "CreateCustomer") {
+			t.Errorf("%s: rate limited %v", path, limited)
+		}
+		if limited {
+			cfg := unpack[*localratelimit.LocalRateLimit](t, rl)
+			if cfg.GetTokenBucket().GetMaxTokens() == 0 || cfg.GetFilterEnforced().GetDefaultValue().GetNumerator() != 100 || !cfg.GetRateLimitedAsResourceExhausted() {
+				t.Errorf("%s: rate limit %v", path, cfg)
+			}
 		}
 	}
 }

@@ -15,7 +15,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -52,10 +55,23 @@ func (p Params) Validate() error {
 // ErrMalformedHash is returned by Verify for a stored hash it cannot parse.
 var ErrMalformedHash = errors.New("password: malformed argon2id hash")
 
+// ErrBusy means too many hashes are already waiting for a slot: the caller should come back
+// later rather than queue without bound.
+var ErrBusy = errors.New("password: too many hashes waiting")
+
+// waitingPerSlot bounds the queue: this many hashes may wait for each slot.
+const waitingPerSlot = 8
+
+// releaseEvery bounds how often an idle hasher hands its memory back to the OS.
+const releaseEvery = 2 * time.Second
+
 // Hasher hashes with one set of parameters and verifies hashes made with any.
 type Hasher struct {
-	params Params
-	slots  chan struct{}
+	params   Params
+	slots    chan struct{}
+	waiting  atomic.Int64
+	busy     atomic.Int64 // hashes waiting or running
+	released atomic.Int64 // unix nanoseconds of the last release to the OS
 }
 
 // New returns a Hasher running at most concurrency hashes at once (each holds Params.Memory).
@@ -95,15 +111,37 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, er
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// derive runs Argon2id once a slot is free, or gives up when ctx ends.
+// derive runs Argon2id once a slot is free, or gives up when ctx ends or too many wait.
+// Memory stays bounded by the slots (each hash holds Params.Memory while it runs).
 func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Params) ([]byte, error) {
+	h.busy.Add(1)
+	defer h.idle()
+	if n := h.waiting.Add(1); n > int64(waitingPerSlot*cap(h.slots)) {
+		h.waiting.Add(-1)
+		return nil, ErrBusy
+	}
 	select {
 	case h.slots <- struct{}{}:
+		h.waiting.Add(-1)
 	case <-ctx.Done():
+		h.waiting.Add(-1)
 		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// idle ends one hash; the last one of a burst hands the hashes' memory (Params.Memory each,
+// garbage once done) back to the OS, at most every releaseEvery, so that an idle service does
+// not keep a burst's peak.
+func (h *Hasher) idle() {
+	if h.busy.Add(-1) != 0 {
+		return
+	}
+	now, last := time.Now().UnixNano(), h.released.Load()
+	if now-last >= int64(releaseEvery) && h.released.CompareAndSwap(last, now) {
+		go debug.FreeOSMemory()
+	}
 }
 
 var b64 = base64.RawStdEncoding // the PHC format's unpadded standard base64

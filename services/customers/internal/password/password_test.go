@@ -5,6 +5,8 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,5 +119,31 @@ func TestParamsValidate(t *testing.T) {
 	}
 	if _, err := password.New(password.TestParams, 0); err == nil {
 		t.Error("New accepted concurrency 0")
+	}
+}
+
+// TestQueueIsBounded: with every slot busy, at most 8 hashes per slot wait; more are refused
+// with ErrBusy at once instead of queueing without bound.
+func TestQueueIsBounded(t *testing.T) {
+	t.Parallel()
+	h, err := password.New(password.Params{Memory: 16 * 1024, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var busy atomic.Int64
+	for range 40 {
+		wg.Go(func() {
+			if _, err := h.Hash(t.Context(), "password"); errors.Is(err, password.ErrBusy) {
+				busy.Add(1)
+			} else if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("40 concurrent hashes on 1 slot: %d refused as busy", busy.Load())
+	if busy.Load() == 0 || busy.Load() > 40-9 {
+		t.Errorf("%d refused, want some and at most 31 (1 running + 8 waiting admitted)", busy.Load())
 	}
 }

@@ -1,6 +1,7 @@
 package rpc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -15,6 +17,7 @@ import (
 	"buf.build/go/protovalidate"
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
 	"mercato.dev/ent/customers/migrate"
@@ -45,10 +48,30 @@ var (
 
 // fixture is a customers server in-process, on SQLite, with real SVIDs for every caller.
 type fixture struct {
-	env   *kittest.Env
-	srv   *server.Server
-	store *store.Store
-	keys  *token.Keyring
+	env     *kittest.Env
+	srv     *server.Server
+	store   *store.Store
+	keys    *token.Keyring
+	logs    *syncBuffer
+	metrics *prometheus.Registry
+}
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -74,8 +97,14 @@ func newFixtureOn(t *testing.T, url string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.DiscardHandler)
-	f.srv = f.env.Serve(t, "customers", func(s *server.Server) { rpc.Register(s, svc, f.keys, logger) })
+	f.logs = &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(f.logs, nil))
+	f.metrics = prometheus.NewRegistry()
+	f.srv = f.env.Serve(t, "customers", func(s *server.Server) {
+		if err := rpc.Register(s, svc, f.keys, logger, f.metrics); err != nil {
+			t.Fatal(err)
+		}
+	})
 	return f
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	customersv1 "mercato.dev/proto/gen/go/mercato/customers/v1"
@@ -20,6 +21,7 @@ import (
 	"mercato.dev/services/kit/server"
 
 	"mercato.dev/services/customers/internal/customer"
+	"mercato.dev/services/customers/internal/password"
 	"mercato.dev/services/customers/internal/token"
 )
 
@@ -44,17 +46,24 @@ func JWKSRules() authz.Rules {
 	return authz.Rules{JWKSPath: authz.Allow(identity.Edge)}
 }
 
-// Register mounts the customer API and the JWKS on srv with their rules.
-func Register(srv *server.Server, svc *customer.Service, keys *token.Keyring, logger *slog.Logger) {
-	path, h := customersv1connect.NewCustomerServiceHandler(&Handler{svc: svc, logger: logger}, srv.HandlerOptions()...)
+// Register mounts the customer API and the JWKS on srv with their rules; the sign-in metrics
+// go to reg.
+func Register(srv *server.Server, svc *customer.Service, keys *token.Keyring, logger *slog.Logger, reg prometheus.Registerer) error {
+	guard, err := newSignInGuard(logger, reg)
+	if err != nil {
+		return err
+	}
+	path, h := customersv1connect.NewCustomerServiceHandler(&Handler{svc: svc, logger: logger, signIn: guard}, srv.HandlerOptions()...)
 	srv.Handle(path, h, Rules())
 	srv.Handle("/.well-known/", JWKSHandler(keys), JWKSRules())
+	return nil
 }
 
 // Handler implements the customer API.
 type Handler struct {
 	svc    *customer.Service
 	logger *slog.Logger
+	signIn *signInGuard
 }
 
 var _ customersv1connect.CustomerServiceHandler = (*Handler)(nil)
@@ -118,9 +127,15 @@ func statusFromProto(s customersv1.CustomerStatus) *customer.Status {
 	return &st
 }
 
-// SignIn exchanges credentials for an access token.
+// SignIn exchanges credentials for an access token, throttled per account and per client
+// (signin.go).
 func (h *Handler) SignIn(ctx context.Context, req *customersv1.SignInRequest) (*customersv1.SignInResponse, error) {
+	a, err := h.signIn.admit(ctx, req.GetEmail())
+	if err != nil {
+		return nil, err
+	}
 	c, tok, err := h.svc.SignIn(ctx, req.GetEmail(), req.GetPassword())
+	h.signIn.done(ctx, a, err)
 	if err != nil {
 		return nil, h.toConnect(ctx, err)
 	}
@@ -149,6 +164,8 @@ func (h *Handler) toConnect(ctx context.Context, err error) error {
 		return connect.NewError(connect.CodeAlreadyExists, customer.ErrEmailTaken)
 	case errors.Is(err, customer.ErrBadCredentials), errors.Is(err, customer.ErrInactive):
 		return errBadCredentials
+	case errors.Is(err, password.ErrBusy):
+		return connect.NewError(connect.CodeUnavailable, errors.New("too many sign-ins in progress; try again shortly"))
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("deadline exceeded"))
 	case errors.Is(err, context.Canceled):

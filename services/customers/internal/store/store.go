@@ -9,11 +9,15 @@ import (
 
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"mercato.dev/ent/customers"
 	"mercato.dev/ent/customers/customer"
 	"mercato.dev/ent/customers/signingkey"
 	"mercato.dev/ent/database"
+	customersv1 "mercato.dev/proto/gen/go/mercato/customers/v1"
+	"mercato.dev/services/kit/events"
+	"mercato.dev/services/kit/outbox"
 
 	domain "mercato.dev/services/customers/internal/customer"
 	"mercato.dev/services/customers/internal/token"
@@ -69,10 +73,22 @@ func (s *Store) GetByEmail(ctx context.Context, email string) (domain.Customer, 
 	return toDomain(row), nil
 }
 
-// Update applies ch in one statement.
+// Update applies ch in one transaction. Setting an active customer inactive also writes a
+// CustomerDeactivated event to the outbox in the same transaction, so that every service
+// learns of it (and refuses the customer's earlier tokens) exactly when it is committed.
 func (s *Store) Update(ctx context.Context, id uuid.UUID, ch domain.Changes) (domain.Customer, error) {
-	u := s.client.Customer.UpdateOneID(id).
-		SetNillableDisplayName(ch.DisplayName).SetNillableEmail(ch.Email).SetUpdateTime(s.timestamp())
+	tx, err := s.client.Tx(ctx)
+	if err != nil {
+		return domain.Customer{}, fmt.Errorf("customers store: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	before, err := tx.Customer.Get(ctx, id)
+	if err != nil {
+		return domain.Customer{}, mapErr(err)
+	}
+	now := s.timestamp()
+	u := tx.Customer.UpdateOneID(id).
+		SetNillableDisplayName(ch.DisplayName).SetNillableEmail(ch.Email).SetUpdateTime(now)
 	if ch.Status != nil {
 		u.SetStatus(customer.Status(*ch.Status))
 	}
@@ -80,7 +96,34 @@ func (s *Store) Update(ctx context.Context, id uuid.UUID, ch domain.Changes) (do
 	if err != nil {
 		return domain.Customer{}, mapErr(err)
 	}
+	if before.Status == customer.StatusActive && row.Status == customer.StatusInactive {
+		if err := deactivated(ctx, tx, id, now); err != nil {
+			return domain.Customer{}, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return domain.Customer{}, mapErr(err)
+	}
 	return toDomain(row), nil
+}
+
+// deactivated writes, in tx, the outbox row announcing that the customer was deactivated at.
+func deactivated(ctx context.Context, tx *customers.Tx, id uuid.UUID, at time.Time) error {
+	ev, err := outbox.New(ctx, events.CustomerDeactivated, &customersv1.CustomerDeactivated{
+		CustomerId: id.String(), OccurTime: timestamppb.New(at)})
+	if err != nil {
+		return err
+	}
+	eventID, err := uuid.Parse(ev.ID)
+	if err != nil {
+		return fmt.Errorf("outbox event ID %q: %w", ev.ID, err)
+	}
+	err = tx.OutboxEvent.Create().SetID(eventID).SetSubject(ev.Subject).SetPayload(ev.Payload).
+		SetHeaders(ev.Headers).SetCreateTime(ev.CreateTime).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("write the deactivation event of customer %s: %w", id, err)
+	}
+	return nil
 }
 
 func toDomain(row *customers.Customer) domain.Customer {

@@ -25,6 +25,10 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 		return err
 	}
 	client := ent.NewClient(ent.Driver(db.Driver()))
+	// A deactivated customer's earlier tokens are refused within seconds (package deactivation).
+	if err := rt.FollowDeactivations(); err != nil {
+		return err
+	}
 	rpc.Register(rt.Server, rpc.New(stock.New(store.New(client)), rt.Logger))
 	return nil
 }

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -27,25 +29,27 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, items []stock.It
 		created bool
 	)
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
-		released, err := holdOrder(ctx, tx, orderID)
+		first, released, err := holdOrder(ctx, tx, orderID)
 		if err != nil {
 			return err
 		}
-		existing, found, err := reservationOf(ctx, tx.Reservation, orderID)
-		if err != nil || found {
-			out = existing
+		if !first { // reserved or released before: a retry, or a reservation after its release
+			existing, found, err := reservationOf(ctx, tx.Reservation, orderID)
+			if err != nil || found {
+				out = existing
+				return err
+			}
+			if released { // released before this reservation arrived: hold nothing
+				out = stock.Reservation{OrderID: orderID, State: stock.Released}
+				return nil
+			}
+		}
+		rows, err := takeStock(ctx, tx, orderID, items)
+		if err != nil {
 			return err
 		}
-		if released { // released before this reservation arrived: hold nothing
-			out = stock.Reservation{OrderID: orderID, State: stock.Released}
-			return nil
-		}
-		if err := takeStock(ctx, tx, orderID, items); err != nil {
-			return err
-		}
-		out, _, err = reservationOf(ctx, tx.Reservation, orderID)
-		created = true
-		return err
+		out, created = toReservation(orderID, rows), true
+		return nil
 	})
 	if isUnique(err) { // another call for the same order committed first
 		out, _, err = reservationOf(ctx, s.client.Reservation, orderID)
@@ -58,19 +62,24 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, items []stock.It
 }
 
 // holdOrder is Reserve's first write: the order's hold row, inserted unless it exists. It
-// reports whether the order was released already. Release writes the same row first, so the
-// two serialize on it: on PostgreSQL the later insert or upsert waits for the earlier
-// transaction, and its following reads see what that one committed.
-func holdOrder(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) (released bool, err error) {
+// reports whether this call inserted it (first: no reservation or release of the order ran
+// before, since both write this row first) and otherwise whether the order was released
+// already. Release writes the same row first, so the two serialize on it: on PostgreSQL the
+// later insert or upsert waits for the earlier transaction, and its following reads see what
+// that one committed.
+func holdOrder(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) (first, released bool, err error) {
 	err = tx.OrderHold.Create().SetID(orderID).OnConflictColumns(orderhold.FieldID).DoNothing().Exec(ctx)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) { // DoNothing on a conflict inserts no row
-		return false, err
+	switch {
+	case err == nil:
+		return true, false, nil
+	case !errors.Is(err, sql.ErrNoRows): // DoNothing on a conflict inserts no row
+		return false, false, err
 	}
 	hold, err := tx.OrderHold.Get(ctx, orderID)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	return hold.State == orderhold.StateReleased, nil
+	return false, hold.State == orderhold.StateReleased, nil
 }
 
 // markReleased is Release's first write: the order's hold row, released whether it existed or
@@ -82,17 +91,19 @@ func markReleased(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) error {
 		Exec(ctx)
 }
 
-// takeStock writes the reservation rows and moves the stock, or returns why it cannot.
-func takeStock(ctx context.Context, tx *ent.Tx, orderID uuid.UUID, items []stock.Item) error {
+// takeStock writes the reservation rows and moves the stock, or returns why it cannot. It
+// returns the rows written.
+func takeStock(ctx context.Context, tx *ent.Tx, orderID uuid.UUID, items []stock.Item) ([]*ent.Reservation, error) {
 	if err := checkProductsExist(ctx, tx, items); err != nil {
-		return err
+		return nil, err
 	}
-	rows := make([]*ent.ReservationCreate, len(items))
+	builders := make([]*ent.ReservationCreate, len(items))
 	for i, it := range items {
-		rows[i] = tx.Reservation.Create().SetOrderID(orderID).SetProductID(it.ProductID).SetQuantity(it.Quantity)
+		builders[i] = tx.Reservation.Create().SetOrderID(orderID).SetProductID(it.ProductID).SetQuantity(it.Quantity)
 	}
-	if err := tx.Reservation.CreateBulk(rows...).Exec(ctx); err != nil {
-		return err
+	rows, err := tx.Reservation.CreateBulk(builders...).Save(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var short []stock.Item
 	for _, it := range items {
@@ -101,16 +112,16 @@ func takeStock(ctx context.Context, tx *ent.Tx, orderID uuid.UUID, items []stock
 			AddAvailable(-it.Quantity).AddVersion(1).
 			Save(ctx)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n == 0 {
 			short = append(short, it)
 		}
 	}
 	if len(short) > 0 {
-		return shortage(ctx, tx, short)
+		return nil, shortage(ctx, tx, short)
 	}
-	return nil
+	return rows, nil
 }
 
 func checkProductsExist(ctx context.Context, tx *ent.Tx, items []stock.Item) error {
@@ -195,6 +206,12 @@ func reservationOf(ctx context.Context, c *ent.ReservationClient, orderID uuid.U
 	if err != nil || len(rows) == 0 {
 		return stock.Reservation{}, false, err
 	}
+	return toReservation(orderID, rows), true, nil
+}
+
+// toReservation is the order's reservation made of its rows.
+func toReservation(orderID uuid.UUID, rows []*ent.Reservation) stock.Reservation {
+	rows = slices.SortedFunc(slices.Values(rows), func(a, b *ent.Reservation) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	r := stock.Reservation{OrderID: orderID, State: stock.Reserved, CreateTime: storedTime(rows[0].CreateTime), UpdateTime: storedTime(rows[0].UpdateTime)}
 	for _, row := range rows {
 		r.Items = append(r.Items, stock.Item{ProductID: row.ProductID, Quantity: row.Quantity})
@@ -208,5 +225,5 @@ func reservationOf(ctx context.Context, c *ent.ReservationClient, orderID uuid.U
 			r.UpdateTime = t
 		}
 	}
-	return r, true, nil
+	return r
 }

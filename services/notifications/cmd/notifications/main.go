@@ -27,6 +27,10 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	if err := startConsumer(rt, svc); err != nil {
 		return err
 	}
+	// A deactivated customer's earlier tokens are refused within seconds (package deactivation).
+	if err := rt.FollowDeactivations(); err != nil {
+		return err
+	}
 	rpc.Register(rt.Server, svc, rt.Logger)
 	return nil
 }

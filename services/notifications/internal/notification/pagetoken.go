@@ -11,6 +11,12 @@ import (
 // pageTokenVersion leads every token, so the format can change without misreading old ones.
 const pageTokenVersion = 1
 
+// A cursor's time lies between these: a token with another one was not made by the server.
+var (
+	minCursorTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxCursorTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
 // EncodePageToken returns the opaque token of c: base64url of a version byte, the create time in
 // Unix microseconds (8 bytes, big-endian) and the ID (16 bytes).
 func EncodePageToken(c Cursor) string {
@@ -31,6 +37,9 @@ func DecodePageToken(token string) (*Cursor, error) {
 		return nil, ErrBadPageToken
 	}
 	id, _ := uuid.FromBytes(b[9:]) // 16 bytes: cannot fail
-	micros := int64(binary.BigEndian.Uint64(b[1:9]))
-	return &Cursor{CreateTime: time.UnixMicro(micros).UTC(), ID: id}, nil
+	at := time.UnixMicro(int64(binary.BigEndian.Uint64(b[1:9]))).UTC()
+	if at.Before(minCursorTime) || at.After(maxCursorTime) {
+		return nil, ErrBadPageToken // no notification was made then; PostgreSQL could not compare it
+	}
+	return &Cursor{CreateTime: at, ID: id}, nil
 }

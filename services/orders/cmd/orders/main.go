@@ -31,7 +31,7 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	if opts.Fault != "" && !saga.FaultsCompiled {
 		rt.Logger.Warn("ORDERS_FAULT ignored: this binary was built without -tags faultinject", "fault", opts.Fault)
 	}
-	opts.Logger = rt.Logger
+	opts.Logger, opts.Registerer = rt.Logger, rt.Metrics.Registry
 	db, err := rt.OpenDatabase(ctx, migrate.Migrations)
 	if err != nil {
 		return err
@@ -53,10 +53,15 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 		return err
 	}
 	st := store.New(db, store.WithNotify(relay.Notify))
+	rt.Metrics.Registry.MustRegister(st.PendingGauge())
 	s := saga.New(st, clients.NewCustomers(customers), clients.NewInventory(inventory), clients.NewPayments(payments), opts)
 	rt.Logger.Info("saga ready", "owner", s.Owner(), "lease_ttl", opts.LeaseTTL.String())
 	rt.Go(s.Recover)
 	rt.OnClose(func() error { return s.Close(5 * time.Second) }) // runs before the database closes
+	// A deactivated customer's earlier tokens are refused within seconds (package deactivation).
+	if err := rt.FollowDeactivations(); err != nil {
+		return err
+	}
 	rpc.Register(rt.Server, rpc.New(s, st, rt.Logger))
 	return nil
 }

@@ -54,5 +54,8 @@ func ParseToken(token string) (Cursor, error) {
 	if err1 != nil || err2 != nil || u == uuid.Nil {
 		return Cursor{}, ErrBadPageToken
 	}
+	if y := t.UTC().Year(); y < 1970 || y > 9999 { // not made by the server; not comparable in PostgreSQL
+		return Cursor{}, ErrBadPageToken
+	}
 	return Cursor{CreateTime: Now(t), ID: u}, nil
 }

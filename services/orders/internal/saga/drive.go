@@ -60,20 +60,19 @@ func (s *Saga) run(ctx context.Context, o order.Order) (order.Order, error) {
 		if err := s.store.Advance(ctx, s.opts.Owner, o.Step, next); err != nil {
 			return o, err
 		}
+		if next.Settled() {
+			s.metrics.settled(next)
+		}
 		o = next
 	}
 	stored := o.Step
 	for !o.Settled() {
-		next, err := s.step(ctx, o)
+		next, err := s.advance(ctx, o, stored)
 		if err != nil {
 			return o, err
 		}
 		s.log.Debug("saga step", "order_id", o.ID, "from", o.Step, "to", next.Step, "status", next.Status)
 		if persists(next.Step) {
-			next.UpdateTime = s.now()
-			if err := s.store.Advance(ctx, s.opts.Owner, stored, next); err != nil {
-				return o, err
-			}
 			stored = next.Step
 			if next.Settled() {
 				next.Lease = order.Lease{} // given up with the last step, as in the store
@@ -98,6 +97,22 @@ func persists(step order.Step) bool {
 		return false
 	}
 	return true
+}
+
+// advance takes one step and, when the saga stores the step it reached (persists), stores the
+// order guarded by the step stored before (from); in the step's span.
+func (s *Saga) advance(ctx context.Context, o order.Order, from order.Step) (order.Order, error) {
+	ctx, span := startStep(ctx, o)
+	next, err := s.step(ctx, o)
+	if err == nil && persists(next.Step) {
+		next.UpdateTime = s.now()
+		err = s.store.Advance(ctx, s.opts.Owner, from, next)
+	}
+	endStep(span, next, err)
+	if err == nil && next.Settled() {
+		s.metrics.settled(next)
+	}
+	return next, err
 }
 
 // givenUp: a saga that is still placing the order has failed too often or for too long.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options tune the saga. Zero values take the defaults in brackets.
@@ -29,7 +31,9 @@ type Options struct {
 	// "kill-after-reserve" SIGKILLs the process right after the reservation is persisted.
 	Fault  string
 	Logger *slog.Logger
-	Clock  func() time.Time
+	// Registerer receives saga_outcomes_total [none].
+	Registerer prometheus.Registerer
+	Clock      func() time.Time
 }
 
 func (o *Options) setDefaults() {

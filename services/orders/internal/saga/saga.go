@@ -121,6 +121,7 @@ type Saga struct {
 	payments  Payments
 	opts      Options
 	log       *slog.Logger
+	metrics   *metrics
 
 	waiters waiters
 
@@ -135,6 +136,7 @@ func New(store Store, c Customers, i Inventory, p Payments, opts Options) *Saga 
 	stop, cancel := context.WithCancel(context.Background())
 	return &Saga{
 		store: store, customers: c, inventory: i, payments: p, opts: opts, log: opts.Logger,
+		metrics: newMetrics(opts.Registerer),
 		waiters: waiters{m: map[uuid.UUID]*waiting{}},
 		stop:    stop, stopNow: cancel,
 	}

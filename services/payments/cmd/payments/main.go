@@ -32,6 +32,10 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 		return err
 	}
 	client := ent.NewClient(ent.Driver(db.Driver()))
+	// A deactivated customer's earlier tokens are refused within seconds (package deactivation).
+	if err := rt.FollowDeactivations(); err != nil {
+		return err
+	}
 	rpc.Register(rt.Server, rpc.New(payment.New(store.New(client, store.WithNotify(relay.Notify))), rt.Logger))
 	return nil
 }

@@ -1,0 +1,58 @@
+package stack
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The storefront runs when its bundle is built, serving <root>/web/dist, and is listed as
+// missing (with the command that builds it) otherwise.
+func TestLocalStorefront(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"storefront", "xds"} {
+		if err := os.WriteFile(filepath.Join(root, "bin", b), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("XDS_CORS_ALLOW_ORIGINS", "")
+	addrs, err := LocalAddrs(func(k string) string { return map[string]string{"XDS_PUBLIC_ADDR": "127.0.0.1:9443"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, missing := Local(root, t.TempDir(), addrs)
+	if !slices.ContainsFunc(missing, func(m string) bool { return strings.Contains(m, "npm run -w web build") }) {
+		t.Fatalf("no bundle: missing %v, want the web/dist build named", missing)
+	}
+	dist := filepath.Join(root, "web", "dist")
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dist, "index.html"), []byte("<html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WEB_ADDR", "127.0.0.1:5999")
+	components, _ := Local(root, t.TempDir(), addrs)
+	i := slices.IndexFunc(components, func(c Component) bool { return c.Name == "storefront" })
+	if i < 0 {
+		t.Fatalf("storefront not among %d components", len(components))
+	}
+	env := components[i].Env
+	for _, want := range []string{"WEB_ADDR=127.0.0.1:5999", "WEB_DIR=" + dist, "WEB_EDGE_URL=https://localhost:9443"} {
+		if !slices.Contains(env, want) {
+			t.Errorf("storefront env %v lacks %s", env, want)
+		}
+	}
+	xds := components[slices.IndexFunc(components, func(c Component) bool { return c.Name == "xds" })]
+	if !slices.Contains(xds.Env, "XDS_CORS_ALLOW_ORIGINS=http://127.0.0.1:5999,http://localhost:5999") {
+		t.Errorf("xds env %v does not allow the storefront's origins", xds.Env)
+	}
+	if s := Summary(components, "/data", addrs); !strings.Contains(s, "http://127.0.0.1:5999") {
+		t.Errorf("summary does not name the storefront's URL:\n%s", s)
+	}
+}
