@@ -460,10 +460,14 @@ func checkEdge(t *testing.T, c cluster) {
 					if !ok || v.CSI == nil || v.CSI.Driver != "csi.spiffe.io" || path.Dir(a.Pipe.Path) != m.MountPath {
 						t.Errorf("%s: bootstrap cluster %s: %s is not in a csi.spiffe.io volume", edge, cl.Name, a.Pipe.Path)
 					}
-				case a.SocketAddress != nil && (a.SocketAddress.Address == "127.0.0.1" || cl.Name == "opentelemetry_collector"):
-					// Envoy's own admin (its stats listener), and the trace collector, which the
-					// base does not deploy: Envoy keeps serving when it cannot export spans; a
-					// platform team points the cluster at its collector (README, Telemetry).
+				case a.SocketAddress != nil && isLoopback(a.SocketAddress.Address):
+					// Envoy's own admin interface.
+				case a.SocketAddress != nil && cl.Name != "xds":
+					// Provided by the platform (the OpenTelemetry collector): say so in the base.
+					want := fmt.Sprintf("%s:%d", a.SocketAddress.Address, a.SocketAddress.PortValue)
+					if !strings.Contains(readFile(t, "deploy/k8s/base/kustomization.yaml"), want) {
+						t.Errorf("%s: bootstrap cluster %s dials %s, which the base neither deploys nor lists as expected from the cluster", edge, cl.Name, want)
+					}
 				case a.SocketAddress != nil:
 					target, port, err := c.resolve("mercato", a.SocketAddress.Address, a.SocketAddress.PortValue)
 					if err != nil || target.Name != "xds" || listens(xds.Pod.Spec.Containers[0])["XDS_ADS_ADDR"] != port {

@@ -54,7 +54,14 @@ func TestTracingPolicyIsValidated(t *testing.T) {
 func publicManager(t *testing.T, set snapshot.Set) *hcm.HttpConnectionManager {
 	t.Helper()
 	l := set.Edge.GetResources(resource.ListenerType)[snapshot.PublicListener].(*listener.Listener)
-	return unpack[*hcm.HttpConnectionManager](t, l.GetFilterChains()[0].GetFilters()[0].GetTypedConfig())
+	filters := l.GetFilterChains()[0].GetFilters()
+	i := slices.IndexFunc(filters, func(f *listener.Filter) bool {
+		return f.GetName() == "envoy.filters.network.http_connection_manager"
+	})
+	if i < 0 {
+		t.Fatalf("the public listener has no HTTP connection manager: %v", filters)
+	}
+	return unpack[*hcm.HttpConnectionManager](t, filters[i].GetTypedConfig())
 }
 
 // routesWithoutTracing is the repository's routes.yaml without its tracing block (the last one).
