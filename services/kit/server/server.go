@@ -219,7 +219,8 @@ func (s *Server) rpcHandler() http.Handler {
 	h = withDeadline(s.opts.Timeout, s.opts.MaxTimeout, h)
 	h = claims.Refuse(s.refuse, h)
 	h = claims.Middleware(s.opts.ClaimsFrom, h)
-	return s.policy.Middleware(identity.Service(s.opts.Name).String(), s.opts.Logger, s.opts.Metrics.Refused, h)
+	h = s.policy.Middleware(identity.Service(s.opts.Name).String(), s.opts.Logger, s.opts.Metrics.Refused, h)
+	return withGrownStack(h)
 }
 
 func (s *Server) recoverPanic(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
