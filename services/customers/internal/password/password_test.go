@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"runtime/debug"
+	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -146,4 +149,100 @@ func TestQueueIsBounded(t *testing.T) {
 	if busy.Load() == 0 || busy.Load() > 40-9 {
 		t.Errorf("%d refused, want some and at most 31 (1 running + 8 waiting admitted)", busy.Load())
 	}
+}
+
+// TestDummyCostsAVerifyAndMatchesNothing: the hash an unknown email is checked against has the
+// hasher's parameters, salt and hash lengths (so Verify derives exactly as for a real hash: the
+// same timing), a fresh random salt and hash each time, matches no password, and costs nothing
+// to make.
+func TestDummyCostsAVerifyAndMatchesNothing(t *testing.T) {
+	t.Parallel()
+	p := password.Params{Memory: 8 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h := newHasher(t, p, 1)
+	real, err := h.Hash(t.Context(), "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	dummy := h.Dummy()
+	made := time.Since(start)
+	shape := func(enc string) string { // the parameters and the lengths of salt and hash
+		parts := strings.Split(enc, "$")
+		if len(parts) != 6 {
+			return "not a PHC string: " + enc
+		}
+		return strings.Join(parts[:4], "$") + "$" + strings.Repeat("s", len(parts[4])) + "$" + strings.Repeat("h", len(parts[5]))
+	}
+	if shape(dummy) != shape(real) {
+		t.Errorf("dummy %q does not have the shape of a real hash %q", dummy, real)
+	}
+	if other := h.Dummy(); other == dummy {
+		t.Error("two dummies are equal: salt and hash must be random")
+	}
+	for _, pw := range []string{"", "correct horse", dummy} {
+		if ok, err := h.Verify(t.Context(), pw, dummy); ok || err != nil {
+			t.Errorf("Verify(%q, dummy) = %v, %v; want false, nil", pw, ok, err)
+		}
+	}
+	// The same work: median of alternating verifications, far apart only if one skips hashing.
+	var dummyTimes, realTimes []time.Duration
+	for range 7 {
+		for _, enc := range []string{dummy, real} {
+			start := time.Now()
+			if _, err := h.Verify(t.Context(), "wrong password", enc); err != nil {
+				t.Fatal(err)
+			}
+			if enc == dummy {
+				dummyTimes = append(dummyTimes, time.Since(start))
+			} else {
+				realTimes = append(realTimes, time.Since(start))
+			}
+		}
+	}
+	slices.Sort(dummyTimes)
+	slices.Sort(realTimes)
+	d, r := dummyTimes[3], realTimes[3]
+	t.Logf("Verify median: dummy %v, real %v; Dummy() took %v", d, r, made)
+	if d < r/3 || d > 3*r {
+		t.Errorf("Verify against the dummy takes %v, against a real hash %v: an unknown email would be told apart by timing", d, r)
+	}
+	if made > r/10 {
+		t.Errorf("Dummy took %v, a verification %v: it must not hash", made, r)
+	}
+}
+
+// retained is the memory the Go runtime holds from the OS (mapped and not released).
+func retained() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
+}
+
+// TestMemoryIsReturnedAfterEveryBurst: the end of each burst of hashes hands the hashes' memory
+// back to the OS, a burst that ends soon after the previous release too (later, not never).
+// Not parallel: it measures the process's memory.
+func TestMemoryIsReturnedAfterEveryBurst(t *testing.T) {
+	p := password.Params{Memory: 32 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h := newHasher(t, p, 1)
+	const every = 1500 * time.Millisecond // longer than a 32 MiB hash, even on a busy machine
+	password.SetReleaseEvery(h, every)
+	debug.FreeOSMemory()
+	before := retained()
+	for burst := range 2 { // the second ends within `every` of the first's release
+		if _, err := h.Hash(t.Context(), "burst"); err != nil {
+			t.Fatal(err)
+		}
+		if burst == 0 {
+			time.Sleep(20 * time.Millisecond) // the first release runs at once
+		}
+	}
+	deadline := time.Now().Add(every + 2*time.Second)
+	for retained() > before+16<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d MiB still held %v after the last burst (before: %d MiB): its memory was not returned",
+				retained()>>20, every+2*time.Second, before>>20)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("held %d MiB before, %d MiB after two bursts of one 32 MiB hash", before>>20, retained()>>20)
 }
