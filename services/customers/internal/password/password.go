@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -73,6 +74,7 @@ type Hasher struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 	busy    atomic.Int64 // hashes waiting or running
+	garbage atomic.Bool  // a hash has finished since the last collection
 
 	mu           sync.Mutex
 	released     time.Time     // the last release of memory to the OS
@@ -148,6 +150,13 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()
+	if h.garbage.Swap(false) {
+		// A finished hash's memory is garbage that the collector has not freed yet (it runs
+		// only once the heap has grown): free it before allocating this hash's, so that
+		// hashing holds at most slots × Params.Memory instead of one more.
+		runtime.GC()
+	}
+	defer h.garbage.Store(true)
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 

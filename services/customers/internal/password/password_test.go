@@ -3,13 +3,17 @@ package password_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -245,4 +249,81 @@ func TestMemoryIsReturnedAfterEveryBurst(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("held %d MiB before, %d MiB after two bursts of one 32 MiB hash", before>>20, retained()>>20)
+}
+
+// statusKiB reads a "VmXxx:   123 kB" line of /proc/self/status.
+func statusKiB(t testing.TB, field string) int64 {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status:", err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			var n int64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &n); err == nil {
+				return n
+			}
+		}
+	}
+	t.Skip("no " + field + " in /proc/self/status")
+	return 0
+}
+
+// TestHashingMemoryIsBoundedBySlots: many concurrent hashes hold at most slots × Params.Memory
+// at once — finished hashes' garbage is collected before the next hash allocates, rather than
+// left for a collector that waits for the heap to double — without any memory limit set.
+// Not parallel: it measures the process's peak RSS.
+func TestHashingMemoryIsBoundedBySlots(t *testing.T) {
+	const slots, mib = 2, 32
+	h := newHasher(t, password.Params{Memory: mib << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, slots)
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil { // resets VmHWM
+		t.Skip("cannot reset the peak RSS:", err)
+	}
+	base := statusKiB(t, "VmRSS")
+	var wg sync.WaitGroup
+	for range 4 * slots {
+		wg.Go(func() {
+			for range 3 {
+				if _, err := h.Hash(context.Background(), "password"); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	peak := statusKiB(t, "VmHWM")
+	t.Logf("24 hashes of %d MiB on %d slots: peak RSS %d MiB above the %d MiB before", mib, slots, (peak-base)>>10, base>>10)
+	if limit := int64(slots*mib+mib/2) << 10; peak-base > limit {
+		t.Errorf("peak RSS grew by %d MiB, more than %d slots × %d MiB (+%d MiB slack)", (peak-base)>>10, slots, mib, mib/2)
+	}
+}
+
+// BenchmarkServerHashes runs GOMAXPROCS hashers' worth of concurrent Hash calls with the server
+// parameters and reports the process's peak RSS (VmHWM, reset before the run), under the soft
+// memory limit the service sets (cmd/customers limitMemory: the slots' hashes plus 64 MiB).
+func BenchmarkServerHashes(b *testing.B) {
+	slots := runtime.GOMAXPROCS(0)
+	h, err := password.New(password.ServerParams, slots)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(slots)*int64(password.ServerParams.Memory)<<10 + 64<<20))
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM (Linux)
+	b.SetParallelism(4)                                       // more callers than slots
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.Hash(context.Background(), "correct horse"); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(statusKiB(b, "VmHWM"))/1024, "peak-MiB")
 }
