@@ -275,6 +275,9 @@ func statusKiB(t testing.TB, field string) int64 {
 // left for a collector that waits for the heap to double — without any memory limit set.
 // Not parallel: it measures the process's peak RSS.
 func TestHashingMemoryIsBoundedBySlots(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory counts in the RSS")
+	}
 	const slots, mib = 2, 32
 	h := newHasher(t, password.Params{Memory: mib << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, slots)
 	debug.FreeOSMemory()
