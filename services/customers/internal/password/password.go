@@ -94,7 +94,7 @@ func New(p Params, concurrency int) (*Hasher, error) {
 }
 
 // Dummy returns a PHC string with this hasher's parameters, a random salt and a random hash,
-// which no password matches (but with probability 2^-8·KeyLen): what to verify against when
+// which no password matches (except with probability 2^-(8·KeyLen)): what to verify against when
 // there is no stored hash, so that the check costs exactly what checking a real one costs — the
 // same decoding, one Argon2id derivation with the same parameters, the same comparison. It hashes
 // nothing, so it costs no time and no memory (a real hash of a random password would cost
@@ -189,6 +189,7 @@ func (h *Hasher) release() {
 	}
 	h.released = time.Now()
 	h.mu.Unlock()
+	h.garbage.Store(false) // FreeOSMemory collects first: the next hash need not
 	debug.FreeOSMemory()
 }
 
