@@ -67,14 +67,22 @@ func (m *memStore) Update(ctx context.Context, id uuid.UUID, ch customer.Changes
 	return c, nil
 }
 
-// plainHasher "hashes" by prefixing, and counts verifications.
-type plainHasher struct{ verifies atomic.Int64 }
+// plainHasher "hashes" by prefixing, and counts hashes and verifications.
+type plainHasher struct {
+	hashes, verifies atomic.Int64
+	lastVerified     atomic.Value // string: the encoded hash of the last Verify
+}
 
-func (h *plainHasher) Hash(_ context.Context, p string) (string, error) { return "h:" + p, nil }
+func (h *plainHasher) Hash(_ context.Context, p string) (string, error) {
+	h.hashes.Add(1)
+	return "h:" + p, nil
+}
 func (h *plainHasher) Verify(_ context.Context, p, enc string) (bool, error) {
 	h.verifies.Add(1)
+	h.lastVerified.Store(enc)
 	return enc == "h:"+p, nil
 }
+func (h *plainHasher) Dummy() string { return "h-dummy" } // matches no password
 
 type fakeIssuer struct{}
 
@@ -88,6 +96,9 @@ func newService(t *testing.T) (*customer.Service, *memStore, *plainHasher) {
 	svc, err := customer.NewService(t.Context(), st, h, fakeIssuer{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := h.hashes.Load(); n != 0 {
+		t.Fatalf("NewService hashed %d passwords: start-up must not hash (the dummy comes from Hasher.Dummy)", n)
 	}
 	return svc, st, h
 }
@@ -121,12 +132,13 @@ func TestSignIn(t *testing.T) {
 	tests := []struct {
 		name, email, password string
 		want                  error
+		verified              string // the hash checked
 	}{
-		{"right credentials, any case", "ADA@example.com", "password1", nil},
-		{"wrong password", "ada@example.com", "password2", customer.ErrBadCredentials},
-		{"unknown email", "eve@example.com", "password1", customer.ErrBadCredentials},
-		{"inactive, wrong password", "bob@example.com", "password2", customer.ErrBadCredentials},
-		{"inactive, right password", "bob@example.com", "password1", customer.ErrInactive},
+		{"right credentials, any case", "ADA@example.com", "password1", nil, "h:password1"},
+		{"wrong password", "ada@example.com", "password2", customer.ErrBadCredentials, "h:password1"},
+		{"unknown email", "eve@example.com", "password1", customer.ErrBadCredentials, "h-dummy"},
+		{"inactive, wrong password", "bob@example.com", "password2", customer.ErrBadCredentials, "h:password1"},
+		{"inactive, right password", "bob@example.com", "password1", customer.ErrInactive, "h:password1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,6 +149,9 @@ func TestSignIn(t *testing.T) {
 			}
 			if n := h.verifies.Load() - before; n != 1 {
 				t.Errorf("%d password verifications, want exactly 1 whatever the outcome (equal timing)", n)
+			}
+			if got := h.lastVerified.Load(); got != tt.verified {
+				t.Errorf("verified against %q, want %q (an unknown email is checked against Hasher.Dummy)", got, tt.verified)
 			}
 			if tt.want == nil && (c.ID != active.ID || tok.Value != "token-for-"+active.ID.String() || tok.ExpiresIn != 15*time.Minute) {
 				t.Errorf("signed in as %s with %+v", c.ID, tok)

@@ -15,8 +15,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,16 +64,22 @@ var ErrBusy = errors.New("password: too many hashes waiting")
 // waitingPerSlot bounds the queue: this many hashes may wait for each slot.
 const waitingPerSlot = 8
 
-// releaseEvery bounds how often an idle hasher hands its memory back to the OS.
+// releaseEvery bounds how often an idle hasher hands its memory back to the OS: the end of a
+// burst that comes sooner after the last release is released that much later, never skipped.
 const releaseEvery = 2 * time.Second
 
 // Hasher hashes with one set of parameters and verifies hashes made with any.
 type Hasher struct {
-	params   Params
-	slots    chan struct{}
-	waiting  atomic.Int64
-	busy     atomic.Int64 // hashes waiting or running
-	released atomic.Int64 // unix nanoseconds of the last release to the OS
+	params  Params
+	slots   chan struct{}
+	waiting atomic.Int64
+	busy    atomic.Int64 // hashes waiting or running
+	garbage atomic.Bool  // a hash has finished since the last collection
+
+	mu           sync.Mutex
+	released     time.Time     // the last release of memory to the OS
+	pending      bool          // a release is scheduled
+	releaseEvery time.Duration // releaseEvery; shorter in tests
 }
 
 // New returns a Hasher running at most concurrency hashes at once (each holds Params.Memory).
@@ -82,7 +90,21 @@ func New(p Params, concurrency int) (*Hasher, error) {
 	if concurrency < 1 {
 		return nil, errors.New("password: concurrency must be at least 1")
 	}
-	return &Hasher{params: p, slots: make(chan struct{}, concurrency)}, nil
+	return &Hasher{params: p, slots: make(chan struct{}, concurrency), releaseEvery: releaseEvery}, nil
+}
+
+// Dummy returns a PHC string with this hasher's parameters, a random salt and a random hash,
+// which no password matches (except with probability 2^-(8·KeyLen)): what to verify against when
+// there is no stored hash, so that the check costs exactly what checking a real one costs — the
+// same decoding, one Argon2id derivation with the same parameters, the same comparison. It hashes
+// nothing, so it costs no time and no memory (a real hash of a random password would cost
+// Params.Memory and one derivation, e.g. at start-up, for no more safety: the derived key is
+// compared in constant time against bytes an attacker never sees either way).
+func (h *Hasher) Dummy() string {
+	salt, key := make([]byte, h.params.SaltLen), make([]byte, h.params.KeyLen)
+	rand.Read(salt) // crypto/rand.Read never fails (it crashes the program instead)
+	rand.Read(key)
+	return encode(h.params, salt, key)
 }
 
 // Hash returns the PHC string of password with a fresh random salt.
@@ -128,20 +150,47 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Par
 		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	}
 	defer func() { <-h.slots }()
+	if h.garbage.Swap(false) {
+		// A finished hash's memory is garbage that the collector has not freed yet (it runs
+		// only once the heap has grown): free it before allocating this hash's, so that
+		// hashing holds at most slots × Params.Memory instead of one more.
+		runtime.GC()
+	}
+	defer h.garbage.Store(true)
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 
 // idle ends one hash; the last one of a burst hands the hashes' memory (Params.Memory each,
-// garbage once done) back to the OS, at most every releaseEvery, so that an idle service does
-// not keep a burst's peak.
+// garbage once done) back to the OS, so that an idle service does not keep a burst's peak: at
+// once, or releaseEvery after the previous release when that was sooner (a burst that ends
+// within releaseEvery of the last release is released later, not skipped: skipping it kept
+// 64–128 MiB of garbage in an idle service for minutes).
 func (h *Hasher) idle() {
 	if h.busy.Add(-1) != 0 {
 		return
 	}
-	now, last := time.Now().UnixNano(), h.released.Load()
-	if now-last >= int64(releaseEvery) && h.released.CompareAndSwap(last, now) {
-		go debug.FreeOSMemory()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pending {
+		return
 	}
+	h.pending = true
+	time.AfterFunc(max(0, h.releaseEvery-time.Since(h.released)), h.release)
+}
+
+// release hands freed memory back to the OS unless a new burst has started, whose end will
+// schedule its own release.
+func (h *Hasher) release() {
+	h.mu.Lock()
+	h.pending = false
+	if h.busy.Load() != 0 {
+		h.mu.Unlock()
+		return
+	}
+	h.released = time.Now()
+	h.mu.Unlock()
+	h.garbage.Store(false) // FreeOSMemory collects first: the next hash need not
+	debug.FreeOSMemory()
 }
 
 var b64 = base64.RawStdEncoding // the PHC format's unpadded standard base64

@@ -3,10 +3,17 @@ package password_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"regexp"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -146,4 +153,180 @@ func TestQueueIsBounded(t *testing.T) {
 	if busy.Load() == 0 || busy.Load() > 40-9 {
 		t.Errorf("%d refused, want some and at most 31 (1 running + 8 waiting admitted)", busy.Load())
 	}
+}
+
+// TestDummyCostsAVerifyAndMatchesNothing: the hash an unknown email is checked against has the
+// hasher's parameters, salt and hash lengths (so Verify derives exactly as for a real hash: the
+// same timing), a fresh random salt and hash each time, matches no password, and costs nothing
+// to make.
+func TestDummyCostsAVerifyAndMatchesNothing(t *testing.T) {
+	t.Parallel()
+	p := password.Params{Memory: 8 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h := newHasher(t, p, 1)
+	real, err := h.Hash(t.Context(), "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	dummy := h.Dummy()
+	made := time.Since(start)
+	shape := func(enc string) string { // the parameters and the lengths of salt and hash
+		parts := strings.Split(enc, "$")
+		if len(parts) != 6 {
+			return "not a PHC string: " + enc
+		}
+		return strings.Join(parts[:4], "$") + "$" + strings.Repeat("s", len(parts[4])) + "$" + strings.Repeat("h", len(parts[5]))
+	}
+	if shape(dummy) != shape(real) {
+		t.Errorf("dummy %q does not have the shape of a real hash %q", dummy, real)
+	}
+	if other := h.Dummy(); other == dummy {
+		t.Error("two dummies are equal: salt and hash must be random")
+	}
+	for _, pw := range []string{"", "correct horse", dummy} {
+		if ok, err := h.Verify(t.Context(), pw, dummy); ok || err != nil {
+			t.Errorf("Verify(%q, dummy) = %v, %v; want false, nil", pw, ok, err)
+		}
+	}
+	// The same work: median of alternating verifications, far apart only if one skips hashing.
+	var dummyTimes, realTimes []time.Duration
+	for range 7 {
+		for _, enc := range []string{dummy, real} {
+			start := time.Now()
+			if _, err := h.Verify(t.Context(), "wrong password", enc); err != nil {
+				t.Fatal(err)
+			}
+			if enc == dummy {
+				dummyTimes = append(dummyTimes, time.Since(start))
+			} else {
+				realTimes = append(realTimes, time.Since(start))
+			}
+		}
+	}
+	slices.Sort(dummyTimes)
+	slices.Sort(realTimes)
+	d, r := dummyTimes[3], realTimes[3]
+	t.Logf("Verify median: dummy %v, real %v; Dummy() took %v", d, r, made)
+	if d < r/3 || d > 3*r {
+		t.Errorf("Verify against the dummy takes %v, against a real hash %v: an unknown email would be told apart by timing", d, r)
+	}
+	if made > r/10 {
+		t.Errorf("Dummy took %v, a verification %v: it must not hash", made, r)
+	}
+}
+
+// retained is the memory the Go runtime holds from the OS (mapped and not released).
+func retained() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
+}
+
+// TestMemoryIsReturnedAfterEveryBurst: the end of each burst of hashes hands the hashes' memory
+// back to the OS, a burst that ends soon after the previous release too (later, not never).
+// Not parallel: it measures the process's memory.
+func TestMemoryIsReturnedAfterEveryBurst(t *testing.T) {
+	p := password.Params{Memory: 32 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h := newHasher(t, p, 1)
+	const every = 1500 * time.Millisecond // longer than a 32 MiB hash, even on a busy machine
+	password.SetReleaseEvery(h, every)
+	debug.FreeOSMemory()
+	before := retained()
+	for burst := range 2 { // the second ends within `every` of the first's release
+		if _, err := h.Hash(t.Context(), "burst"); err != nil {
+			t.Fatal(err)
+		}
+		if burst == 0 {
+			time.Sleep(20 * time.Millisecond) // the first release runs at once
+		}
+	}
+	deadline := time.Now().Add(every + 2*time.Second)
+	for retained() > before+16<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d MiB still held %v after the last burst (before: %d MiB): its memory was not returned",
+				retained()>>20, every+2*time.Second, before>>20)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("held %d MiB before, %d MiB after two bursts of one 32 MiB hash", before>>20, retained()>>20)
+}
+
+// statusKiB reads a "VmXxx:   123 kB" line of /proc/self/status.
+func statusKiB(t testing.TB, field string) int64 {
+	t.Helper()
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status:", err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			var n int64
+			if _, err := fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &n); err == nil {
+				return n
+			}
+		}
+	}
+	t.Skip("no " + field + " in /proc/self/status")
+	return 0
+}
+
+// TestHashingMemoryIsBoundedBySlots: many concurrent hashes hold at most slots × Params.Memory
+// at once — finished hashes' garbage is collected before the next hash allocates, rather than
+// left for a collector that waits for the heap to double — without any memory limit set.
+// Not parallel: it measures the process's peak RSS.
+func TestHashingMemoryIsBoundedBySlots(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory counts in the RSS")
+	}
+	const slots, mib = 2, 32
+	h := newHasher(t, password.Params{Memory: mib << 10, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, slots)
+	debug.FreeOSMemory()
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil { // resets VmHWM
+		t.Skip("cannot reset the peak RSS:", err)
+	}
+	base := statusKiB(t, "VmRSS")
+	var wg sync.WaitGroup
+	for range 4 * slots {
+		wg.Go(func() {
+			for range 3 {
+				if _, err := h.Hash(context.Background(), "password"); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	peak := statusKiB(t, "VmHWM")
+	t.Logf("24 hashes of %d MiB on %d slots: peak RSS %d MiB above the %d MiB before", mib, slots, (peak-base)>>10, base>>10)
+	if limit := int64(slots*mib+mib/2) << 10; peak-base > limit {
+		t.Errorf("peak RSS grew by %d MiB, more than %d slots × %d MiB (+%d MiB slack)", (peak-base)>>10, slots, mib, mib/2)
+	}
+}
+
+// BenchmarkServerHashes runs GOMAXPROCS hashers' worth of concurrent Hash calls with the server
+// parameters and reports the process's peak RSS (VmHWM, reset before the run), under the soft
+// memory limit the service sets (cmd/customers limitMemory: the slots' hashes plus 64 MiB).
+func BenchmarkServerHashes(b *testing.B) {
+	slots := runtime.GOMAXPROCS(0)
+	h, err := password.New(password.ServerParams, slots)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(slots)*int64(password.ServerParams.Memory)<<10 + 64<<20))
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // resets VmHWM (Linux)
+	b.SetParallelism(4)                                       // more callers than slots
+	var before, after syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.Hash(context.Background(), "correct horse"); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(statusKiB(b, "VmHWM"))/1024, "peak-MiB")
 }
