@@ -51,11 +51,21 @@ func (rt *Runtime) Broker() (*nats.Conn, jetstream.JetStream, error) {
 // condition for a producer: the outbox holds events while it is away, so the service keeps
 // serving; its state shows in events_broker_connected and the outbox backlog metrics.
 // <SERVICE>_OUTBOX_LEASE (default 30s, at least 2s) bounds how long a crashed relay's claimed
-// rows wait before another replica publishes them.
+// rows wait before another replica publishes them. <SERVICE>_OUTBOX_LINGER (default 5ms, 0 for
+// none, at most 1s) is how long the relay, woken by a commit, waits for more events to publish
+// in the same batch: each batch costs two statements whatever its size, so under load a longer
+// linger costs less CPU per event, for that much more latency.
 func (rt *Runtime) StartOutboxRelay(db *database.DB) (*outbox.Relay, error) {
 	lease, err := config.Duration(rt.Getenv, config.Var(rt.Config.Name, "OUTBOX_LEASE"), 30*time.Second)
 	if err != nil || lease < 2*time.Second {
 		return nil, fmt.Errorf("%s: want a duration of 2s or more (%v)", config.Var(rt.Config.Name, "OUTBOX_LEASE"), err)
+	}
+	linger, err := config.Duration(rt.Getenv, config.Var(rt.Config.Name, "OUTBOX_LINGER"), 5*time.Millisecond)
+	if err != nil || linger < 0 || linger > time.Second {
+		return nil, fmt.Errorf("%s: want a duration from 0 to 1s (%v)", config.Var(rt.Config.Name, "OUTBOX_LINGER"), err)
+	}
+	if linger == 0 {
+		linger = -1 // outbox.Options: none
 	}
 	nc, js, err := rt.Broker()
 	if err != nil {
@@ -66,7 +76,7 @@ func (rt *Runtime) StartOutboxRelay(db *database.DB) (*outbox.Relay, error) {
 		return nil, err
 	}
 	relay, err := outbox.NewRelay(store, js, outbox.Options{
-		Lease: lease, PublishTimeout: min(5*time.Second, lease/2), KeepSent: events.DefaultMaxAge,
+		Lease: lease, PublishTimeout: min(5*time.Second, lease/2), Linger: linger, KeepSent: events.DefaultMaxAge,
 		Logger: rt.Logger, Registerer: rt.Metrics.Registry,
 	})
 	if err != nil {

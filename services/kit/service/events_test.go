@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +87,39 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// TestOutboxRelayRefusesABadLinger: <SERVICE>_OUTBOX_LINGER out of range or unparsable stops
+// the service at setup, naming the variable.
+func TestOutboxRelayRefusesABadLinger(t *testing.T) {
+	t.Parallel()
+	env := kittest.Start(t, []spiffeid.ID{identity.Service("orders")})
+	for _, v := range []string{"-1ms", "2s", "soon"} {
+		t.Run(v, func(t *testing.T) {
+			cfg := config.Service{
+				Name: "orders", Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WorkloadAPI: env.Addr,
+				DatabaseURL: dbtest.SQLite(t), NATSURL: "tls://127.0.0.1:1", DrainTimeout: time.Second,
+			}
+			getenv := func(k string) string {
+				if k == "ORDERS_OUTBOX_LINGER" {
+					return v
+				}
+				return ""
+			}
+			setup := func(ctx context.Context, rt *service.Runtime) error {
+				db, err := rt.OpenDatabase(ctx, ordersmigrate.Migrations)
+				if err != nil {
+					return err
+				}
+				_, err = rt.StartOutboxRelay(db)
+				return err
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := service.Run(ctx, cfg, getenv, telemetry.Discard(), setup)
+			if err == nil || !strings.Contains(err.Error(), "ORDERS_OUTBOX_LINGER") {
+				t.Fatalf("Run with ORDERS_OUTBOX_LINGER=%s: %v, want an error naming the variable", v, err)
+			}
+		})
+	}
 }
