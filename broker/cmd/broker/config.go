@@ -21,6 +21,7 @@ type settings struct {
 	Host        string // client listener
 	Port        int
 	AdminAddr   string
+	DebugAddr   string // BROKER_DEBUG_ADDR: loopback pprof listener, off by default
 	StoreDir    string
 	WorkloadAPI string
 	LogLevel    slog.Level
@@ -40,11 +41,15 @@ func loadConfig(getenv config.Getenv) (settings, error) {
 		Host:        host,
 		Port:        p,
 		AdminAddr:   config.Or(getenv("BROKER_ADMIN_ADDR"), defaultAdminAddr),
+		DebugAddr:   getenv("BROKER_DEBUG_ADDR"),
 		StoreDir:    config.Or(getenv("BROKER_STORE_DIR"), filepath.Join(config.DataDir(getenv), "nats")),
 		WorkloadAPI: config.WorkloadAPI(getenv),
 	}
 	if err := s.LogLevel.UnmarshalText([]byte(config.Or(getenv("LOG_LEVEL"), "info"))); err != nil {
 		return settings{}, fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	if err := config.CheckLoopback(s.DebugAddr); err != nil {
+		return settings{}, fmt.Errorf("BROKER_DEBUG_ADDR: %w", err)
 	}
 	if host == "" {
 		s.Host = "0.0.0.0"

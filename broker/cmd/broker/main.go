@@ -8,6 +8,7 @@
 //
 //	BROKER_ADDR             client listener, mTLS (127.0.0.1:4333)
 //	BROKER_ADMIN_ADDR       /healthz, /readyz, /metrics, plain HTTP (127.0.0.1:9106)
+//	BROKER_DEBUG_ADDR       loopback pprof listener (none; refused unless loopback)
 //	BROKER_STORE_DIR        JetStream storage ($MERCATO_DATA/nats)
 //	MERCATO_DATA            data directory (.data)
 //	SPIFFE_ENDPOINT_SOCKET  Workload API (unix://$MERCATO_DATA/spiffe/agent.sock)

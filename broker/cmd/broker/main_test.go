@@ -115,6 +115,12 @@ func TestConfigurationErrorsExitEarly(t *testing.T) {
 	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !strings.Contains(string(out), "BROKER_ADDR") {
 		t.Fatalf("exit %v, output %q: want exit 2 naming BROKER_ADDR", err, out)
 	}
+	cmd = exec.Command(bin)
+	cmd.Env = append(os.Environ(), "BROKER_DEBUG_ADDR=0.0.0.0:6067", "MERCATO_DATA="+t.TempDir())
+	out, err = cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !strings.Contains(string(out), "BROKER_DEBUG_ADDR") {
+		t.Fatalf("exit %v, output %q: want exit 2 naming BROKER_DEBUG_ADDR (not a loopback address)", err, out)
+	}
 }
 
 // TestDockerfile: the image builds the module alone, without build tags.

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spiffe/go-spiffe/v2/workloadapi"
 
+	"mercato.dev/services/kit/debug"
 	"mercato.dev/services/kit/events/embedded"
 	"mercato.dev/services/kit/identity"
 )
@@ -44,6 +45,13 @@ func run(ctx context.Context, cfg settings, logger *slog.Logger) error {
 	}
 	admin := &http.Server{Handler: adminMux(srv, src), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
 	go func() { _ = admin.Serve(ln) }()
+	if cfg.DebugAddr != "" {
+		go func() {
+			if err := debug.Serve(ctx, cfg.DebugAddr, logger); err != nil {
+				logger.Warn("debug listener", "addr", cfg.DebugAddr, "error", err.Error())
+			}
+		}()
+	}
 	logger.Info("serving", "addr", srv.URL(), "admin", ln.Addr().String(), "store", cfg.StoreDir)
 	<-ctx.Done()
 	logger.Info("stopping")
