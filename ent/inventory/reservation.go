@@ -31,7 +31,7 @@ type Reservation struct {
 	Quantity int64 `json:"quantity,omitempty"`
 	// State holds the value of the "state" field.
 	State reservation.State `json:"state,omitempty"`
-	// The product's unit price when the stock was reserved, read in the same transaction; null for rows reserved before prices were stored.
+	// The product's unit price when the stock was reserved, read in the same transaction (a copy of products.price_minor, which a CHECK keeps non-negative); null for rows reserved before prices were stored.
 	UnitPriceMinor *int64 `json:"unit_price_minor,omitempty"`
 	// ISO 4217 code of unit_price_minor.
 	Currency *string `json:"currency,omitempty"`

@@ -121,8 +121,7 @@ func init() {
 	ReservationsTable.ForeignKeys[0].RefTable = ProductsTable
 	ReservationsTable.Annotation = &entsql.Annotation{}
 	ReservationsTable.Annotation.Checks = map[string]string{
-		"reservation_price_non_negative": "unit_price_minor >= 0",
-		"reservation_quantity_positive":  "quantity > 0",
+		"reservation_quantity_positive": "quantity > 0",
 	}
 	StockAdjustmentsTable.ForeignKeys[0].RefTable = ProductsTable
 }

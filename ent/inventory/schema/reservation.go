@@ -32,7 +32,7 @@ func (Reservation) Fields() []ent.Field {
 		field.Int64("quantity").Positive().Immutable(),
 		field.Enum("state").Values("reserved", "released").Default("reserved"),
 		field.Int64("unit_price_minor").Optional().Nillable().Immutable().
-			Comment("The product's unit price when the stock was reserved, read in the same transaction; null for rows reserved before prices were stored."),
+			Comment("The product's unit price when the stock was reserved, read in the same transaction (a copy of products.price_minor, which a CHECK keeps non-negative); null for rows reserved before prices were stored."),
 		field.String("currency").MinLen(3).MaxLen(3).Optional().Nillable().Immutable().
 			Comment("ISO 4217 code of unit_price_minor."),
 	}
@@ -56,9 +56,6 @@ func (Reservation) Indexes() []ent.Index {
 // Annotations of the Reservation.
 func (Reservation) Annotations() []schema.Annotation {
 	return []schema.Annotation{
-		entsql.Checks(map[string]string{
-			"reservation_quantity_positive":  "quantity > 0",
-			"reservation_price_non_negative": "unit_price_minor >= 0",
-		}),
+		entsql.Checks(map[string]string{"reservation_quantity_positive": "quantity > 0"}),
 	}
 }

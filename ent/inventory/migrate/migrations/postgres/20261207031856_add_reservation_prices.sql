@@ -1,7 +1,0 @@
--- +goose Up
--- modify "reservations" table
-ALTER TABLE "reservations" ADD CONSTRAINT "reservation_price_non_negative" CHECK (unit_price_minor >= 0), ADD COLUMN "unit_price_minor" bigint NULL, ADD COLUMN "currency" character varying NULL;
-
--- +goose Down
--- reverse: modify "reservations" table
-ALTER TABLE "reservations" DROP COLUMN "currency", DROP COLUMN "unit_price_minor", DROP CONSTRAINT "reservation_price_non_negative";
