@@ -227,15 +227,16 @@ func TestListProductsPages(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// TestReserveAnswersUnitPrices: every reserved item carries the unit price it was reserved at,
-// and a retry after the price changed answers the same prices, not the product's new one.
+// TestReserveAnswersUnitPrices: every reserved item carries the unit price it was reserved at
+// (a price in the request is ignored), and a retry after the price changed answers the same
+// prices, not the product's new one.
 func TestReserveAnswersUnitPrices(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	admin, orders := f.admin(t), f.orders(t)
 	a := createProduct(t, admin, "SKU-P", 5)
 	req := &inventoryv1.ReserveStockRequest{OrderId: uuid.NewString(), Items: []*inventoryv1.ReservationItem{
-		{ProductId: a.GetProductId(), Quantity: 2},
+		{ProductId: a.GetProductId(), Quantity: 2, UnitPrice: eur(1)},
 	}}
 	price := func(what string, r *inventoryv1.Reservation) {
 		t.Helper()
