@@ -165,14 +165,15 @@ func (s *Saga) checkCustomer(ctx context.Context, o order.Order) (order.Order, e
 // reserve holds the stock and prices the order at the prices the reservation answers: read in
 // the transaction that reserved, and the stored ones when a resumed saga reserves again, so the
 // amount it authorizes is the same on every run. A refusal (short or unknown product) moved no
-// stock: all or none.
+// stock: all or none. A reservation without a price for every line (an inventory older than
+// the contract, during a rollout) is no outcome: the saga keeps its step and tries again.
 func (s *Saga) reserve(ctx context.Context, o order.Order) (order.Order, error) {
 	prices, err := s.inventory.Reserve(ctx, o.ID, o.Items)
 	switch {
 	case err == nil:
 		for _, it := range o.Items {
 			if p, ok := prices[it.ProductID]; !ok || p.Currency == "" {
-				return o, fmt.Errorf("saga: inventory reserved product %s for order %s without a price", it.ProductID, o.ID)
+				return o, fmt.Errorf("%w: inventory reserved product %s without its price (a version before ReserveStock answered prices?)", ErrUnavailable, it.ProductID)
 			}
 		}
 		return o.ReservedAt(prices), nil

@@ -161,6 +161,7 @@ type fakeDeps struct {
 	releases, voids   atomic.Int64
 	authorizeGate     chan struct{} // when set, Authorize waits for it
 	declineMethod     string
+	unpriced          atomic.Bool // Reserve answers no prices, as an inventory before the contract did
 	lastAuthorization saga.Payment
 }
 
@@ -246,6 +247,9 @@ func (f *fakeDeps) Reserve(_ context.Context, orderID uuid.UUID, items []order.I
 	defer f.mu.Unlock()
 	if held, ok := f.reserved[orderID]; ok {
 		prices := map[uuid.UUID]order.Money{}
+		if f.unpriced.Load() {
+			return prices, nil
+		}
 		for _, it := range held {
 			prices[it.ProductID] = order.Money{Amount: it.UnitPrice, Currency: f.prices[it.ProductID].Currency}
 		}
@@ -273,6 +277,9 @@ func (f *fakeDeps) Reserve(_ context.Context, orderID uuid.UUID, items []order.I
 		held[i].UnitPrice = f.prices[it.ProductID].Amount
 	}
 	f.reserved[orderID] = held
+	if f.unpriced.Load() {
+		return map[uuid.UUID]order.Money{}, nil
+	}
 	return prices, nil
 }
 

@@ -286,3 +286,23 @@ func TestCancelWhileDependencyDownFinishesLater(t *testing.T) {
 		t.Errorf("got %s, stock %d", o.Status, f.deps.stockOf(p))
 	}
 }
+
+// An inventory that answers a reservation without prices (a version before the contract, during
+// a rollout) is no outcome: the order stays pending, holding the stock, and is confirmed once
+// inventory answers the prices.
+func TestReservationWithoutPricesIsRetried(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	recoverLoop(t, f.saga)
+	p := f.deps.addProduct(250, "EUR", 10)
+	f.deps.unpriced.Store(true)
+	o := place(t, f.saga, f.request(f.deps.addCustomer(true), "pm_card_visa", order.Line{ProductID: p, Quantity: 1}), 200*time.Millisecond)
+	if o.Status != order.StatusPending || o.Step != order.StepCustomerChecked || f.deps.authzs.Load() != 0 {
+		t.Fatalf("got %s/%s after %d authorizations, want pending at customer_checked, none", o.Status, o.Step, f.deps.authzs.Load())
+	}
+	f.deps.unpriced.Store(false)
+	o = f.eventually(t, o.ID, settled)
+	if o.Status != order.StatusConfirmed || o.Total == nil || o.Total.Amount != 250 || f.deps.stockOf(p) != 9 {
+		t.Errorf("got %s total %+v stock %d, want confirmed at 250 EUR holding 1 unit", o.Status, o.Total, f.deps.stockOf(p))
+	}
+}
