@@ -1519,21 +1519,24 @@ func (m *ProductMutation) ResetEdge(name string) error {
 // ReservationMutation represents an operation that mutates the Reservation nodes in the graph.
 type ReservationMutation struct {
 	config
-	op             Op
-	typ            string
-	id             *uuid.UUID
-	create_time    *time.Time
-	update_time    *time.Time
-	order_id       *uuid.UUID
-	quantity       *int64
-	addquantity    *int64
-	state          *reservation.State
-	clearedFields  map[string]struct{}
-	product        *uuid.UUID
-	clearedproduct bool
-	done           bool
-	oldValue       func(context.Context) (*Reservation, error)
-	predicates     []predicate.Reservation
+	op                  Op
+	typ                 string
+	id                  *uuid.UUID
+	create_time         *time.Time
+	update_time         *time.Time
+	order_id            *uuid.UUID
+	quantity            *int64
+	addquantity         *int64
+	state               *reservation.State
+	unit_price_minor    *int64
+	addunit_price_minor *int64
+	currency            *string
+	clearedFields       map[string]struct{}
+	product             *uuid.UUID
+	clearedproduct      bool
+	done                bool
+	oldValue            func(context.Context) (*Reservation, error)
+	predicates          []predicate.Reservation
 }
 
 var _ ent.Mutation = (*ReservationMutation)(nil)
@@ -1876,6 +1879,125 @@ func (m *ReservationMutation) ResetState() {
 	m.state = nil
 }
 
+// SetUnitPriceMinor sets the "unit_price_minor" field.
+func (m *ReservationMutation) SetUnitPriceMinor(i int64) {
+	m.unit_price_minor = &i
+	m.addunit_price_minor = nil
+}
+
+// UnitPriceMinor returns the value of the "unit_price_minor" field in the mutation.
+func (m *ReservationMutation) UnitPriceMinor() (r int64, exists bool) {
+	v := m.unit_price_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnitPriceMinor returns the old "unit_price_minor" field's value of the Reservation entity.
+// If the Reservation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReservationMutation) OldUnitPriceMinor(ctx context.Context) (v *int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnitPriceMinor is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnitPriceMinor requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnitPriceMinor: %w", err)
+	}
+	return oldValue.UnitPriceMinor, nil
+}
+
+// AddUnitPriceMinor adds i to the "unit_price_minor" field.
+func (m *ReservationMutation) AddUnitPriceMinor(i int64) {
+	if m.addunit_price_minor != nil {
+		*m.addunit_price_minor += i
+	} else {
+		m.addunit_price_minor = &i
+	}
+}
+
+// AddedUnitPriceMinor returns the value that was added to the "unit_price_minor" field in this mutation.
+func (m *ReservationMutation) AddedUnitPriceMinor() (r int64, exists bool) {
+	v := m.addunit_price_minor
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearUnitPriceMinor clears the value of the "unit_price_minor" field.
+func (m *ReservationMutation) ClearUnitPriceMinor() {
+	m.unit_price_minor = nil
+	m.addunit_price_minor = nil
+	m.clearedFields[reservation.FieldUnitPriceMinor] = struct{}{}
+}
+
+// UnitPriceMinorCleared returns if the "unit_price_minor" field was cleared in this mutation.
+func (m *ReservationMutation) UnitPriceMinorCleared() bool {
+	_, ok := m.clearedFields[reservation.FieldUnitPriceMinor]
+	return ok
+}
+
+// ResetUnitPriceMinor resets all changes to the "unit_price_minor" field.
+func (m *ReservationMutation) ResetUnitPriceMinor() {
+	m.unit_price_minor = nil
+	m.addunit_price_minor = nil
+	delete(m.clearedFields, reservation.FieldUnitPriceMinor)
+}
+
+// SetCurrency sets the "currency" field.
+func (m *ReservationMutation) SetCurrency(s string) {
+	m.currency = &s
+}
+
+// Currency returns the value of the "currency" field in the mutation.
+func (m *ReservationMutation) Currency() (r string, exists bool) {
+	v := m.currency
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCurrency returns the old "currency" field's value of the Reservation entity.
+// If the Reservation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ReservationMutation) OldCurrency(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCurrency is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCurrency requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCurrency: %w", err)
+	}
+	return oldValue.Currency, nil
+}
+
+// ClearCurrency clears the value of the "currency" field.
+func (m *ReservationMutation) ClearCurrency() {
+	m.currency = nil
+	m.clearedFields[reservation.FieldCurrency] = struct{}{}
+}
+
+// CurrencyCleared returns if the "currency" field was cleared in this mutation.
+func (m *ReservationMutation) CurrencyCleared() bool {
+	_, ok := m.clearedFields[reservation.FieldCurrency]
+	return ok
+}
+
+// ResetCurrency resets all changes to the "currency" field.
+func (m *ReservationMutation) ResetCurrency() {
+	m.currency = nil
+	delete(m.clearedFields, reservation.FieldCurrency)
+}
+
 // ClearProduct clears the "product" edge to the Product entity.
 func (m *ReservationMutation) ClearProduct() {
 	m.clearedproduct = true
@@ -1937,7 +2059,7 @@ func (m *ReservationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ReservationMutation) Fields() []string {
-	fields := make([]string, 0, 6)
+	fields := make([]string, 0, 8)
 	if m.create_time != nil {
 		fields = append(fields, reservation.FieldCreateTime)
 	}
@@ -1955,6 +2077,12 @@ func (m *ReservationMutation) Fields() []string {
 	}
 	if m.state != nil {
 		fields = append(fields, reservation.FieldState)
+	}
+	if m.unit_price_minor != nil {
+		fields = append(fields, reservation.FieldUnitPriceMinor)
+	}
+	if m.currency != nil {
+		fields = append(fields, reservation.FieldCurrency)
 	}
 	return fields
 }
@@ -1976,6 +2104,10 @@ func (m *ReservationMutation) Field(name string) (ent.Value, bool) {
 		return m.Quantity()
 	case reservation.FieldState:
 		return m.State()
+	case reservation.FieldUnitPriceMinor:
+		return m.UnitPriceMinor()
+	case reservation.FieldCurrency:
+		return m.Currency()
 	}
 	return nil, false
 }
@@ -1997,6 +2129,10 @@ func (m *ReservationMutation) OldField(ctx context.Context, name string) (ent.Va
 		return m.OldQuantity(ctx)
 	case reservation.FieldState:
 		return m.OldState(ctx)
+	case reservation.FieldUnitPriceMinor:
+		return m.OldUnitPriceMinor(ctx)
+	case reservation.FieldCurrency:
+		return m.OldCurrency(ctx)
 	}
 	return nil, fmt.Errorf("unknown Reservation field %s", name)
 }
@@ -2048,6 +2184,20 @@ func (m *ReservationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetState(v)
 		return nil
+	case reservation.FieldUnitPriceMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnitPriceMinor(v)
+		return nil
+	case reservation.FieldCurrency:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCurrency(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Reservation field %s", name)
 }
@@ -2059,6 +2209,9 @@ func (m *ReservationMutation) AddedFields() []string {
 	if m.addquantity != nil {
 		fields = append(fields, reservation.FieldQuantity)
 	}
+	if m.addunit_price_minor != nil {
+		fields = append(fields, reservation.FieldUnitPriceMinor)
+	}
 	return fields
 }
 
@@ -2069,6 +2222,8 @@ func (m *ReservationMutation) AddedField(name string) (ent.Value, bool) {
 	switch name {
 	case reservation.FieldQuantity:
 		return m.AddedQuantity()
+	case reservation.FieldUnitPriceMinor:
+		return m.AddedUnitPriceMinor()
 	}
 	return nil, false
 }
@@ -2085,6 +2240,13 @@ func (m *ReservationMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddQuantity(v)
 		return nil
+	case reservation.FieldUnitPriceMinor:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnitPriceMinor(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Reservation numeric field %s", name)
 }
@@ -2092,7 +2254,14 @@ func (m *ReservationMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *ReservationMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(reservation.FieldUnitPriceMinor) {
+		fields = append(fields, reservation.FieldUnitPriceMinor)
+	}
+	if m.FieldCleared(reservation.FieldCurrency) {
+		fields = append(fields, reservation.FieldCurrency)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -2105,6 +2274,14 @@ func (m *ReservationMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *ReservationMutation) ClearField(name string) error {
+	switch name {
+	case reservation.FieldUnitPriceMinor:
+		m.ClearUnitPriceMinor()
+		return nil
+	case reservation.FieldCurrency:
+		m.ClearCurrency()
+		return nil
+	}
 	return fmt.Errorf("unknown Reservation nullable field %s", name)
 }
 
@@ -2129,6 +2306,12 @@ func (m *ReservationMutation) ResetField(name string) error {
 		return nil
 	case reservation.FieldState:
 		m.ResetState()
+		return nil
+	case reservation.FieldUnitPriceMinor:
+		m.ResetUnitPriceMinor()
+		return nil
+	case reservation.FieldCurrency:
+		m.ResetCurrency()
 		return nil
 	}
 	return fmt.Errorf("unknown Reservation field %s", name)

@@ -31,6 +31,10 @@ type Reservation struct {
 	Quantity int64 `json:"quantity,omitempty"`
 	// State holds the value of the "state" field.
 	State reservation.State `json:"state,omitempty"`
+	// The product's unit price when the stock was reserved, read in the same transaction (a copy of products.price_minor, which a CHECK keeps non-negative); null for rows reserved before prices were stored.
+	UnitPriceMinor *int64 `json:"unit_price_minor,omitempty"`
+	// ISO 4217 code of unit_price_minor.
+	Currency *string `json:"currency,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ReservationQuery when eager-loading is set.
 	Edges        ReservationEdges `json:"edges"`
@@ -62,9 +66,9 @@ func (*Reservation) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case reservation.FieldQuantity:
+		case reservation.FieldQuantity, reservation.FieldUnitPriceMinor:
 			values[i] = new(sql.NullInt64)
-		case reservation.FieldState:
+		case reservation.FieldState, reservation.FieldCurrency:
 			values[i] = new(sql.NullString)
 		case reservation.FieldCreateTime, reservation.FieldUpdateTime:
 			values[i] = new(sql.NullTime)
@@ -127,6 +131,20 @@ func (_m *Reservation) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.State = reservation.State(value.String)
 			}
+		case reservation.FieldUnitPriceMinor:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field unit_price_minor", values[i])
+			} else if value.Valid {
+				_m.UnitPriceMinor = new(int64)
+				*_m.UnitPriceMinor = value.Int64
+			}
+		case reservation.FieldCurrency:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field currency", values[i])
+			} else if value.Valid {
+				_m.Currency = new(string)
+				*_m.Currency = value.String
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -185,6 +203,16 @@ func (_m *Reservation) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("state=")
 	builder.WriteString(fmt.Sprintf("%v", _m.State))
+	builder.WriteString(", ")
+	if v := _m.UnitPriceMinor; v != nil {
+		builder.WriteString("unit_price_minor=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.Currency; v != nil {
+		builder.WriteString("currency=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -85,6 +85,34 @@ func (_c *ReservationCreate) SetNillableState(v *reservation.State) *Reservation
 	return _c
 }
 
+// SetUnitPriceMinor sets the "unit_price_minor" field.
+func (_c *ReservationCreate) SetUnitPriceMinor(v int64) *ReservationCreate {
+	_c.mutation.SetUnitPriceMinor(v)
+	return _c
+}
+
+// SetNillableUnitPriceMinor sets the "unit_price_minor" field if the given value is not nil.
+func (_c *ReservationCreate) SetNillableUnitPriceMinor(v *int64) *ReservationCreate {
+	if v != nil {
+		_c.SetUnitPriceMinor(*v)
+	}
+	return _c
+}
+
+// SetCurrency sets the "currency" field.
+func (_c *ReservationCreate) SetCurrency(v string) *ReservationCreate {
+	_c.mutation.SetCurrency(v)
+	return _c
+}
+
+// SetNillableCurrency sets the "currency" field if the given value is not nil.
+func (_c *ReservationCreate) SetNillableCurrency(v *string) *ReservationCreate {
+	if v != nil {
+		_c.SetCurrency(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *ReservationCreate) SetID(v uuid.UUID) *ReservationCreate {
 	_c.mutation.SetID(v)
@@ -187,6 +215,11 @@ func (_c *ReservationCreate) check() error {
 			return &ValidationError{Name: "state", err: fmt.Errorf(`inventory: validator failed for field "Reservation.state": %w`, err)}
 		}
 	}
+	if v, ok := _c.mutation.Currency(); ok {
+		if err := reservation.CurrencyValidator(v); err != nil {
+			return &ValidationError{Name: "currency", err: fmt.Errorf(`inventory: validator failed for field "Reservation.currency": %w`, err)}
+		}
+	}
 	if len(_c.mutation.ProductIDs()) == 0 {
 		return &ValidationError{Name: "product", err: errors.New(`inventory: missing required edge "Reservation.product"`)}
 	}
@@ -245,6 +278,14 @@ func (_c *ReservationCreate) createSpec() (*Reservation, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.State(); ok {
 		_spec.SetField(reservation.FieldState, field.TypeEnum, value)
 		_node.State = value
+	}
+	if value, ok := _c.mutation.UnitPriceMinor(); ok {
+		_spec.SetField(reservation.FieldUnitPriceMinor, field.TypeInt64, value)
+		_node.UnitPriceMinor = &value
+	}
+	if value, ok := _c.mutation.Currency(); ok {
+		_spec.SetField(reservation.FieldCurrency, field.TypeString, value)
+		_node.Currency = &value
 	}
 	if nodes := _c.mutation.ProductIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -367,6 +408,12 @@ func (u *ReservationUpsertOne) UpdateNewValues() *ReservationUpsertOne {
 		}
 		if _, exists := u.create.mutation.Quantity(); exists {
 			s.SetIgnore(reservation.FieldQuantity)
+		}
+		if _, exists := u.create.mutation.UnitPriceMinor(); exists {
+			s.SetIgnore(reservation.FieldUnitPriceMinor)
+		}
+		if _, exists := u.create.mutation.Currency(); exists {
+			s.SetIgnore(reservation.FieldCurrency)
 		}
 	}))
 	return u
@@ -621,6 +668,12 @@ func (u *ReservationUpsertBulk) UpdateNewValues() *ReservationUpsertBulk {
 			}
 			if _, exists := b.mutation.Quantity(); exists {
 				s.SetIgnore(reservation.FieldQuantity)
+			}
+			if _, exists := b.mutation.UnitPriceMinor(); exists {
+				s.SetIgnore(reservation.FieldUnitPriceMinor)
+			}
+			if _, exists := b.mutation.Currency(); exists {
+				s.SetIgnore(reservation.FieldCurrency)
 			}
 		}
 	}))

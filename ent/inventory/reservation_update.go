@@ -127,6 +127,12 @@ func (_u *ReservationUpdate) sqlSave(ctx context.Context) (_node int, err error)
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(reservation.FieldState, field.TypeEnum, value)
 	}
+	if _u.mutation.UnitPriceMinorCleared() {
+		_spec.ClearField(reservation.FieldUnitPriceMinor, field.TypeInt64)
+	}
+	if _u.mutation.CurrencyCleared() {
+		_spec.ClearField(reservation.FieldCurrency, field.TypeString)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -276,6 +282,12 @@ func (_u *ReservationUpdateOne) sqlSave(ctx context.Context) (_node *Reservation
 	}
 	if value, ok := _u.mutation.State(); ok {
 		_spec.SetField(reservation.FieldState, field.TypeEnum, value)
+	}
+	if _u.mutation.UnitPriceMinorCleared() {
+		_spec.ClearField(reservation.FieldUnitPriceMinor, field.TypeInt64)
+	}
+	if _u.mutation.CurrencyCleared() {
+		_spec.ClearField(reservation.FieldCurrency, field.TypeString)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &Reservation{config: _u.config}

@@ -142,6 +142,24 @@ func init() {
 	reservationDescQuantity := reservationFields[3].Descriptor()
 	// reservation.QuantityValidator is a validator for the "quantity" field. It is called by the builders before save.
 	reservation.QuantityValidator = reservationDescQuantity.Validators[0].(func(int64) error)
+	// reservationDescCurrency is the schema descriptor for currency field.
+	reservationDescCurrency := reservationFields[6].Descriptor()
+	// reservation.CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	reservation.CurrencyValidator = func() func(string) error {
+		validators := reservationDescCurrency.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(currency string) error {
+			for _, fn := range fns {
+				if err := fn(currency); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	// reservationDescID is the schema descriptor for id field.
 	reservationDescID := reservationFields[0].Descriptor()
 	// reservation.DefaultID holds the default value on creation for the id field.

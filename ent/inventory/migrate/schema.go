@@ -49,6 +49,8 @@ var (
 		{Name: "order_id", Type: field.TypeUUID},
 		{Name: "quantity", Type: field.TypeInt64},
 		{Name: "state", Type: field.TypeEnum, Enums: []string{"reserved", "released"}, Default: "reserved"},
+		{Name: "unit_price_minor", Type: field.TypeInt64, Nullable: true},
+		{Name: "currency", Type: field.TypeString, Nullable: true, Size: 3},
 		{Name: "product_id", Type: field.TypeUUID},
 	}
 	// ReservationsTable holds the schema information for the "reservations" table.
@@ -59,7 +61,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "reservations_products_reservations",
-				Columns:    []*schema.Column{ReservationsColumns[6]},
+				Columns:    []*schema.Column{ReservationsColumns[8]},
 				RefColumns: []*schema.Column{ProductsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -68,7 +70,7 @@ var (
 			{
 				Name:    "reservation_order_id_product_id",
 				Unique:  true,
-				Columns: []*schema.Column{ReservationsColumns[3], ReservationsColumns[6]},
+				Columns: []*schema.Column{ReservationsColumns[3], ReservationsColumns[8]},
 			},
 		},
 	}

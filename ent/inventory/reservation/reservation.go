@@ -28,6 +28,10 @@ const (
 	FieldQuantity = "quantity"
 	// FieldState holds the string denoting the state field in the database.
 	FieldState = "state"
+	// FieldUnitPriceMinor holds the string denoting the unit_price_minor field in the database.
+	FieldUnitPriceMinor = "unit_price_minor"
+	// FieldCurrency holds the string denoting the currency field in the database.
+	FieldCurrency = "currency"
 	// EdgeProduct holds the string denoting the product edge name in mutations.
 	EdgeProduct = "product"
 	// Table holds the table name of the reservation in the database.
@@ -50,6 +54,8 @@ var Columns = []string{
 	FieldProductID,
 	FieldQuantity,
 	FieldState,
+	FieldUnitPriceMinor,
+	FieldCurrency,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -71,6 +77,8 @@ var (
 	UpdateDefaultUpdateTime func() time.Time
 	// QuantityValidator is a validator for the "quantity" field. It is called by the builders before save.
 	QuantityValidator func(int64) error
+	// CurrencyValidator is a validator for the "currency" field. It is called by the builders before save.
+	CurrencyValidator func(string) error
 	// DefaultID holds the default value on creation for the "id" field.
 	DefaultID func() uuid.UUID
 )
@@ -137,6 +145,16 @@ func ByQuantity(opts ...sql.OrderTermOption) OrderOption {
 // ByState orders the results by the state field.
 func ByState(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldState, opts...).ToFunc()
+}
+
+// ByUnitPriceMinor orders the results by the unit_price_minor field.
+func ByUnitPriceMinor(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldUnitPriceMinor, opts...).ToFunc()
+}
+
+// ByCurrency orders the results by the currency field.
+func ByCurrency(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldCurrency, opts...).ToFunc()
 }
 
 // ByProductField orders the results by product field.

@@ -81,6 +81,16 @@ func Quantity(v int64) predicate.Reservation {
 	return predicate.Reservation(sql.FieldEQ(FieldQuantity, v))
 }
 
+// UnitPriceMinor applies equality check predicate on the "unit_price_minor" field. It's identical to UnitPriceMinorEQ.
+func UnitPriceMinor(v int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldEQ(FieldUnitPriceMinor, v))
+}
+
+// Currency applies equality check predicate on the "currency" field. It's identical to CurrencyEQ.
+func Currency(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldEQ(FieldCurrency, v))
+}
+
 // CreateTimeEQ applies the EQ predicate on the "create_time" field.
 func CreateTimeEQ(v time.Time) predicate.Reservation {
 	return predicate.Reservation(sql.FieldEQ(FieldCreateTime, v))
@@ -279,6 +289,131 @@ func StateIn(vs ...State) predicate.Reservation {
 // StateNotIn applies the NotIn predicate on the "state" field.
 func StateNotIn(vs ...State) predicate.Reservation {
 	return predicate.Reservation(sql.FieldNotIn(FieldState, vs...))
+}
+
+// UnitPriceMinorEQ applies the EQ predicate on the "unit_price_minor" field.
+func UnitPriceMinorEQ(v int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldEQ(FieldUnitPriceMinor, v))
+}
+
+// UnitPriceMinorNEQ applies the NEQ predicate on the "unit_price_minor" field.
+func UnitPriceMinorNEQ(v int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldNEQ(FieldUnitPriceMinor, v))
+}
+
+// UnitPriceMinorIn applies the In predicate on the "unit_price_minor" field.
+func UnitPriceMinorIn(vs ...int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldIn(FieldUnitPriceMinor, vs...))
+}
+
+// UnitPriceMinorNotIn applies the NotIn predicate on the "unit_price_minor" field.
+func UnitPriceMinorNotIn(vs ...int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldNotIn(FieldUnitPriceMinor, vs...))
+}
+
+// UnitPriceMinorGT applies the GT predicate on the "unit_price_minor" field.
+func UnitPriceMinorGT(v int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldGT(FieldUnitPriceMinor, v))
+}
+
+// UnitPriceMinorGTE applies the GTE predicate on the "unit_price_minor" field.
+func UnitPriceMinorGTE(v int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldGTE(FieldUnitPriceMinor, v))
+}
+
+// UnitPriceMinorLT applies the LT predicate on the "unit_price_minor" field.
+func UnitPriceMinorLT(v int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldLT(FieldUnitPriceMinor, v))
+}
+
+// UnitPriceMinorLTE applies the LTE predicate on the "unit_price_minor" field.
+func UnitPriceMinorLTE(v int64) predicate.Reservation {
+	return predicate.Reservation(sql.FieldLTE(FieldUnitPriceMinor, v))
+}
+
+// UnitPriceMinorIsNil applies the IsNil predicate on the "unit_price_minor" field.
+func UnitPriceMinorIsNil() predicate.Reservation {
+	return predicate.Reservation(sql.FieldIsNull(FieldUnitPriceMinor))
+}
+
+// UnitPriceMinorNotNil applies the NotNil predicate on the "unit_price_minor" field.
+func UnitPriceMinorNotNil() predicate.Reservation {
+	return predicate.Reservation(sql.FieldNotNull(FieldUnitPriceMinor))
+}
+
+// CurrencyEQ applies the EQ predicate on the "currency" field.
+func CurrencyEQ(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldEQ(FieldCurrency, v))
+}
+
+// CurrencyNEQ applies the NEQ predicate on the "currency" field.
+func CurrencyNEQ(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldNEQ(FieldCurrency, v))
+}
+
+// CurrencyIn applies the In predicate on the "currency" field.
+func CurrencyIn(vs ...string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldIn(FieldCurrency, vs...))
+}
+
+// CurrencyNotIn applies the NotIn predicate on the "currency" field.
+func CurrencyNotIn(vs ...string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldNotIn(FieldCurrency, vs...))
+}
+
+// CurrencyGT applies the GT predicate on the "currency" field.
+func CurrencyGT(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldGT(FieldCurrency, v))
+}
+
+// CurrencyGTE applies the GTE predicate on the "currency" field.
+func CurrencyGTE(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldGTE(FieldCurrency, v))
+}
+
+// CurrencyLT applies the LT predicate on the "currency" field.
+func CurrencyLT(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldLT(FieldCurrency, v))
+}
+
+// CurrencyLTE applies the LTE predicate on the "currency" field.
+func CurrencyLTE(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldLTE(FieldCurrency, v))
+}
+
+// CurrencyContains applies the Contains predicate on the "currency" field.
+func CurrencyContains(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldContains(FieldCurrency, v))
+}
+
+// CurrencyHasPrefix applies the HasPrefix predicate on the "currency" field.
+func CurrencyHasPrefix(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldHasPrefix(FieldCurrency, v))
+}
+
+// CurrencyHasSuffix applies the HasSuffix predicate on the "currency" field.
+func CurrencyHasSuffix(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldHasSuffix(FieldCurrency, v))
+}
+
+// CurrencyIsNil applies the IsNil predicate on the "currency" field.
+func CurrencyIsNil() predicate.Reservation {
+	return predicate.Reservation(sql.FieldIsNull(FieldCurrency))
+}
+
+// CurrencyNotNil applies the NotNil predicate on the "currency" field.
+func CurrencyNotNil() predicate.Reservation {
+	return predicate.Reservation(sql.FieldNotNull(FieldCurrency))
+}
+
+// CurrencyEqualFold applies the EqualFold predicate on the "currency" field.
+func CurrencyEqualFold(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldEqualFold(FieldCurrency, v))
+}
+
+// CurrencyContainsFold applies the ContainsFold predicate on the "currency" field.
+func CurrencyContainsFold(v string) predicate.Reservation {
+	return predicate.Reservation(sql.FieldContainsFold(FieldCurrency, v))
 }
 
 // HasProduct applies the HasEdge predicate on the "product" edge.

@@ -12,7 +12,8 @@ import (
 )
 
 // Reservation is stock held for an order. It is keyed by (order, product), so a retried
-// reservation is a no-op, and it is written in the same transaction as the guarded stock update.
+// reservation is a no-op, and it is written in the same transaction as the guarded stock update,
+// with the unit price the product had in that transaction (what the order is priced at).
 type Reservation struct {
 	ent.Schema
 }
@@ -30,6 +31,10 @@ func (Reservation) Fields() []ent.Field {
 		field.UUID("product_id", uuid.UUID{}).Immutable(),
 		field.Int64("quantity").Positive().Immutable(),
 		field.Enum("state").Values("reserved", "released").Default("reserved"),
+		field.Int64("unit_price_minor").Optional().Nillable().Immutable().
+			Comment("The product's unit price when the stock was reserved, read in the same transaction (a copy of products.price_minor, which a CHECK keeps non-negative); null for rows reserved before prices were stored."),
+		field.String("currency").MinLen(3).MaxLen(3).Optional().Nillable().Immutable().
+			Comment("ISO 4217 code of unit_price_minor."),
 	}
 }
 

@@ -32,7 +32,11 @@ func toReservation(r stock.Reservation) *inventoryv1.Reservation {
 		out.UpdateTime = timestamppb.New(r.UpdateTime)
 	}
 	for _, it := range r.Items {
-		out.Items = append(out.Items, &inventoryv1.ReservationItem{ProductId: it.ProductID.String(), Quantity: int32(it.Quantity)})
+		item := &inventoryv1.ReservationItem{ProductId: it.ProductID.String(), Quantity: int32(it.Quantity)}
+		if it.UnitPrice.Currency != "" {
+			item.UnitPrice = &moneyv1.Money{AmountMinor: it.UnitPrice.AmountMinor, Currency: it.UnitPrice.Currency}
+		}
+		out.Items = append(out.Items, item)
 	}
 	return out
 }

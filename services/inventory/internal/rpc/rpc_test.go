@@ -226,3 +226,36 @@ func TestListProductsPages(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestReserveAnswersUnitPrices: every reserved item carries the unit price it was reserved at
+// (a price in the request is ignored), and a retry after the price changed answers the same
+// prices, not the product's new one.
+func TestReserveAnswersUnitPrices(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	admin, orders := f.admin(t), f.orders(t)
+	a := createProduct(t, admin, "SKU-P", 5)
+	req := &inventoryv1.ReserveStockRequest{OrderId: uuid.NewString(), Items: []*inventoryv1.ReservationItem{
+		{ProductId: a.GetProductId(), Quantity: 2, UnitPrice: eur(1)},
+	}}
+	price := func(what string, r *inventoryv1.Reservation) {
+		t.Helper()
+		items := r.GetItems()
+		if len(items) != 1 || items[0].GetUnitPrice().GetAmountMinor() != 1999 || items[0].GetUnitPrice().GetCurrency() != "EUR" {
+			t.Errorf("%s: items %v, want 2 × 1999 EUR", what, items)
+		}
+	}
+	res, err := orders.ReserveStock(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	price("reserve", res.GetReservation())
+	if _, err := admin.UpdateProduct(t.Context(), &inventoryv1.UpdateProductRequest{ProductId: a.GetProductId(), Price: eur(1)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = orders.ReserveStock(t.Context(), req)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	price("retry after a price change", res.GetReservation())
+}

@@ -8,10 +8,12 @@ import (
 	"github.com/google/uuid"
 )
 
-// Item is a quantity of one product.
+// Item is a quantity of one product. In a reservation, UnitPrice is the product's price when
+// the stock was reserved (read in the same transaction); it is not part of a request.
 type Item struct {
 	ProductID uuid.UUID
 	Quantity  int64
+	UnitPrice Money
 }
 
 // State is where a reservation is in its life.
@@ -40,7 +42,10 @@ func SortItems(items []Item) []Item {
 	return sorted
 }
 
-// Holds reports whether r holds exactly items (in any order).
+// Holds reports whether r holds exactly items (products and quantities, in any order; prices
+// are the reservation's own).
 func (r Reservation) Holds(items []Item) bool {
-	return slices.Equal(SortItems(r.Items), SortItems(items))
+	return slices.EqualFunc(SortItems(r.Items), SortItems(items), func(a, b Item) bool {
+		return a.ProductID == b.ProductID && a.Quantity == b.Quantity
+	})
 }

@@ -91,15 +91,18 @@ func markReleased(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) error {
 		Exec(ctx)
 }
 
-// takeStock writes the reservation rows and moves the stock, or returns why it cannot. It
-// returns the rows written.
+// takeStock writes the reservation rows, each with its product's unit price as read in this
+// transaction, and moves the stock, or returns why it cannot. It returns the rows written.
 func takeStock(ctx context.Context, tx *ent.Tx, orderID uuid.UUID, items []stock.Item) ([]*ent.Reservation, error) {
-	if err := checkProductsExist(ctx, tx, items); err != nil {
+	prices, err := productPrices(ctx, tx, items)
+	if err != nil {
 		return nil, err
 	}
 	builders := make([]*ent.ReservationCreate, len(items))
 	for i, it := range items {
-		builders[i] = tx.Reservation.Create().SetOrderID(orderID).SetProductID(it.ProductID).SetQuantity(it.Quantity)
+		p := prices[it.ProductID]
+		builders[i] = tx.Reservation.Create().SetOrderID(orderID).SetProductID(it.ProductID).SetQuantity(it.Quantity).
+			SetUnitPriceMinor(p.AmountMinor).SetCurrency(p.Currency)
 	}
 	rows, err := tx.Reservation.CreateBulk(builders...).Save(ctx)
 	if err != nil {
@@ -124,25 +127,36 @@ func takeStock(ctx context.Context, tx *ent.Tx, orderID uuid.UUID, items []stock
 	return rows, nil
 }
 
-func checkProductsExist(ctx context.Context, tx *ent.Tx, items []stock.Item) error {
+// productPrices reads the unit price of every item's product in one query, or returns
+// stock.ErrProductNotFound for the first product that does not exist. Within Reserve's
+// transaction: on SQLite the transaction holds the write lock from its first write (the hold
+// row) on, so no price changes until it commits; on PostgreSQL a price change that commits
+// after this read is ordered after the reservation, which keeps the price it read.
+func productPrices(ctx context.Context, tx *ent.Tx, items []stock.Item) (map[uuid.UUID]stock.Money, error) {
 	ids := make([]uuid.UUID, len(items))
 	for i, it := range items {
 		ids[i] = it.ProductID
 	}
-	found, err := tx.Product.Query().Where(product.IDIn(ids...)).IDs(ctx)
-	if err != nil {
-		return err
+	var rows []struct {
+		ID         uuid.UUID `json:"id"`
+		PriceMinor int64     `json:"price_minor"`
+		Currency   string    `json:"currency"`
 	}
-	known := make(map[uuid.UUID]bool, len(found))
-	for _, id := range found {
-		known[id] = true
+	err := tx.Product.Query().Where(product.IDIn(ids...)).
+		Select(product.FieldID, product.FieldPriceMinor, product.FieldCurrency).Scan(ctx, &rows)
+	if err != nil {
+		return nil, err
+	}
+	prices := make(map[uuid.UUID]stock.Money, len(rows))
+	for _, r := range rows {
+		prices[r.ID] = stock.Money{AmountMinor: r.PriceMinor, Currency: r.Currency}
 	}
 	for _, id := range ids {
-		if !known[id] {
-			return fmt.Errorf("product %s: %w", id, stock.ErrProductNotFound)
+		if _, ok := prices[id]; !ok {
+			return nil, fmt.Errorf("product %s: %w", id, stock.ErrProductNotFound)
 		}
 	}
-	return nil
+	return prices, nil
 }
 
 // shortage reads the stock of the short items, for the error's details.
@@ -200,11 +214,22 @@ func giveBack(ctx context.Context, tx *ent.Tx, row *ent.Reservation) error {
 	return tx.Product.UpdateOneID(row.ProductID).AddAvailable(row.Quantity).AddVersion(1).Exec(ctx)
 }
 
-// reservationOf reads the order's reservation rows as one reservation.
+// reservationOf reads the order's reservation rows as one reservation, at the prices stored
+// with them. Rows reserved before prices were stored (null) carry their product's current
+// price, as the order that reserved them was priced apart from the reservation.
 func reservationOf(ctx context.Context, c *ent.ReservationClient, orderID uuid.UUID) (stock.Reservation, bool, error) {
-	rows, err := c.Query().Where(reservation.OrderID(orderID)).Order(reservation.ByProductID()).All(ctx)
+	q := c.Query().Where(reservation.OrderID(orderID)).Order(reservation.ByProductID())
+	rows, err := q.Clone().All(ctx)
 	if err != nil || len(rows) == 0 {
 		return stock.Reservation{}, false, err
+	}
+	for _, row := range rows {
+		if row.UnitPriceMinor == nil || row.Currency == nil {
+			if rows, err = q.WithProduct().All(ctx); err != nil {
+				return stock.Reservation{}, false, err
+			}
+			break
+		}
 	}
 	return toReservation(orderID, rows), true, nil
 }
@@ -214,7 +239,7 @@ func toReservation(orderID uuid.UUID, rows []*ent.Reservation) stock.Reservation
 	rows = slices.SortedFunc(slices.Values(rows), func(a, b *ent.Reservation) int { return bytes.Compare(a.ProductID[:], b.ProductID[:]) })
 	r := stock.Reservation{OrderID: orderID, State: stock.Reserved, CreateTime: storedTime(rows[0].CreateTime), UpdateTime: storedTime(rows[0].UpdateTime)}
 	for _, row := range rows {
-		r.Items = append(r.Items, stock.Item{ProductID: row.ProductID, Quantity: row.Quantity})
+		r.Items = append(r.Items, stock.Item{ProductID: row.ProductID, Quantity: row.Quantity, UnitPrice: unitPrice(row)})
 		if row.State == reservation.StateReleased {
 			r.State = stock.Released
 		}
@@ -226,4 +251,16 @@ func toReservation(orderID uuid.UUID, rows []*ent.Reservation) stock.Reservation
 		}
 	}
 	return r
+}
+
+// unitPrice is the price a reservation row was made at: stored with it, or, for a row reserved
+// before prices were stored, its product's current price when the product was loaded with it.
+func unitPrice(row *ent.Reservation) stock.Money {
+	switch p := row.Edges.Product; {
+	case row.UnitPriceMinor != nil && row.Currency != nil:
+		return stock.Money{AmountMinor: *row.UnitPriceMinor, Currency: *row.Currency}
+	case p != nil:
+		return stock.Money{AmountMinor: p.PriceMinor, Currency: p.Currency}
+	}
+	return stock.Money{}
 }

@@ -477,3 +477,60 @@ func TestRacingReserveAndReleaseNeverLeakStock(t *testing.T) {
 		t.Logf("%d races: reserve landed first %d times, release first %d times; no stock held", rounds, reservedFirst, releasedFirst)
 	})
 }
+
+// TestReservePricesEachItemAndARetryKeepsThem: the reservation carries each product's unit
+// price as read when it was made; a retry after the price changed answers the stored prices,
+// and so does a release.
+func TestReservePricesEachItemAndARetryKeepsThem(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, url string) {
+		f := newFixture(t, url)
+		a, b := f.product(t, "SKU-A", 10), f.product(t, "SKU-B", 5)
+		usd := stock.Money{AmountMinor: 250, Currency: "USD"}
+		if _, err := f.inv.UpdateProduct(t.Context(), b.ID, stock.ProductChange{Price: &usd}); err != nil {
+			t.Fatal(err)
+		}
+		order := uuid.New()
+		want := map[uuid.UUID]stock.Money{a.ID: {AmountMinor: 1999, Currency: "EUR"}, b.ID: usd}
+		prices := func(what string, r stock.Reservation) {
+			t.Helper()
+			if len(r.Items) != 2 {
+				t.Fatalf("%s: %d items, want 2", what, len(r.Items))
+			}
+			for _, it := range r.Items {
+				if it.UnitPrice != want[it.ProductID] {
+					t.Errorf("%s: product %s at %+v, want %+v", what, it.ProductID, it.UnitPrice, want[it.ProductID])
+				}
+			}
+		}
+		first, err := f.inv.Reserve(t.Context(), order, items(a.ID, 3, b.ID, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prices("reserve", first)
+
+		dearer := stock.Money{AmountMinor: 5000, Currency: "EUR"}
+		if _, err := f.inv.UpdateProduct(t.Context(), a.ID, stock.ProductChange{Price: &dearer}); err != nil {
+			t.Fatal(err)
+		}
+		again, err := f.inv.Reserve(t.Context(), order, items(b.ID, 2, a.ID, 3))
+		if err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		prices("retry after a price change", again)
+		released, err := f.inv.Release(t.Context(), order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prices("release", released)
+
+		// A row reserved before prices were stored answers its product's current price.
+		legacy := uuid.New()
+		f.client.Reservation.Create().SetOrderID(legacy).SetProductID(a.ID).SetQuantity(1).ExecX(t.Context())
+		want[a.ID] = dearer
+		r, err := f.inv.Release(t.Context(), legacy)
+		if err != nil || len(r.Items) != 1 || r.Items[0].UnitPrice != dearer {
+			t.Errorf("legacy reservation: %+v, %v; want priced at %+v", r, err, dearer)
+		}
+	})
+}

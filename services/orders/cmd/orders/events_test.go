@@ -55,7 +55,8 @@ type eventsPlatform struct {
 	broker          broker
 	notifications   *kittest.Process
 	notificationsDB *sql.DB
-	js              jetstream.JetStream // the test's own connection to the broker
+	nc              *nats.Conn          // the test's own connection to the broker
+	js              jetstream.JetStream // and its JetStream context
 }
 
 func startEventsPlatform(t *testing.T, s setup) *eventsPlatform {
@@ -73,8 +74,20 @@ func startEventsPlatform(t *testing.T, s setup) *eventsPlatform {
 	}
 	p.notifications = p.env.StartService(t, "notifications", s.notificationsBin, env)
 	p.notificationsDB = dbtest.Open(t, url, notificationsmigrate.Migrations).SQL()
-	_, p.js = b.Inspect(t)
+	p.nc, p.js = b.Inspect(t)
 	return p
+}
+
+// reconnected waits until the test's own connection is back after the broker restarted: the
+// services may drain before it has reconnected, and a request made while it reconnects fails
+// (it buffers nothing).
+func (p *eventsPlatform) reconnected() {
+	p.t.Helper()
+	for start := time.Now(); !p.nc.IsConnected(); time.Sleep(20 * time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			p.t.Fatalf("the test's broker connection is still %s 10 s after the restart", p.nc.Status())
+		}
+	}
 }
 
 // notified counts the notifications recorded, and the distinct orders they are about.
@@ -235,6 +248,7 @@ func TestBrokerOutage(t *testing.T) {
 			t.Errorf("order %s has no notification", o.GetOrderId())
 		}
 	}
+	p.reconnected()
 	if n := p.streamCount("ORDERS"); n != orders {
 		t.Errorf("ORDERS holds %d events, want %d: each published once", n, orders)
 	}

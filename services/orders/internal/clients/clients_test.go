@@ -74,13 +74,18 @@ type inventory struct {
 	err error
 }
 
-func (i inventory) GetProduct(context.Context, *inventoryv1.GetProductRequest) (*inventoryv1.GetProductResponse, error) {
-	return &inventoryv1.GetProductResponse{Product: &inventoryv1.Product{Price: &moneyv1.Money{AmountMinor: 1999, Currency: "EUR"}}}, i.err
+// ReserveStock answers every item at 19.99 EUR, and one more product that was not asked for
+// without a price.
+func (i inventory) ReserveStock(_ context.Context, req *inventoryv1.ReserveStockRequest) (*inventoryv1.ReserveStockResponse, error) {
+	r := &inventoryv1.Reservation{OrderId: req.GetOrderId()}
+	for _, it := range req.GetItems() {
+		r.Items = append(r.Items, &inventoryv1.ReservationItem{ProductId: it.GetProductId(), Quantity: it.GetQuantity(), UnitPrice: &moneyv1.Money{AmountMinor: 1999, Currency: "EUR"}})
+	}
+	r.Items = append(r.Items, &inventoryv1.ReservationItem{ProductId: unpriced.String(), Quantity: 1})
+	return &inventoryv1.ReserveStockResponse{Reservation: r}, i.err
 }
 
-func (i inventory) ReserveStock(context.Context, *inventoryv1.ReserveStockRequest) (*inventoryv1.ReserveStockResponse, error) {
-	return &inventoryv1.ReserveStockResponse{}, i.err
-}
+var unpriced = uuid.New()
 
 func (i inventory) ReleaseStock(context.Context, *inventoryv1.ReleaseStockRequest) (*inventoryv1.ReleaseStockResponse, error) {
 	return &inventoryv1.ReleaseStockResponse{}, i.err
@@ -100,27 +105,25 @@ func TestInventory(t *testing.T) {
 		return clients.NewInventory(serve(t)(inventoryv1connect.NewInventoryServiceHandler(inventory{err: err})))
 	}
 
-	t.Run("price", func(t *testing.T) {
-		t.Parallel()
-		p, err := inv(t, nil).Price(t.Context(), product)
-		if err != nil || p != (order.Money{Amount: 1999, Currency: "EUR"}) {
-			t.Errorf("got %+v, %v", p, err)
-		}
-		_, err = inv(t, connect.NewError(connect.CodeNotFound, nil)).Price(t.Context(), product)
-		check(t, err, saga.ErrProductNotFound)
-	})
+	reserve := func(c *clients.Inventory) error {
+		_, err := c.Reserve(t.Context(), uuid.New(), items)
+		return err
+	}
 	t.Run("reserve", func(t *testing.T) {
 		t.Parallel()
-		check(t, inv(t, nil).Reserve(t.Context(), uuid.New(), items), nil)
-		err := inv(t, short).Reserve(t.Context(), uuid.New(), items)
+		prices, err := inv(t, nil).Reserve(t.Context(), uuid.New(), items)
+		if err != nil || len(prices) != 1 || prices[product] != (order.Money{Amount: 1999, Currency: "EUR"}) {
+			t.Errorf("reservation priced %v, %v; want %s at 1999 EUR and nothing else", prices, err, product)
+		}
+		_, err = inv(t, short).Reserve(t.Context(), uuid.New(), items)
 		var oos *saga.OutOfStockError
 		if !errors.As(err, &oos) || len(oos.Short) != 1 || oos.Short[0] != (saga.Shortage{ProductID: product, Requested: 5, Available: 2}) {
 			t.Errorf("short reservation: %v (%+v)", err, oos)
 		}
 		check(t, err, saga.ErrOutOfStock)
-		check(t, inv(t, connect.NewError(connect.CodeNotFound, nil)).Reserve(t.Context(), uuid.New(), items), saga.ErrProductNotFound)
-		check(t, inv(t, connect.NewError(connect.CodeFailedPrecondition, nil)).Reserve(t.Context(), uuid.New(), items), errOther)
-		check(t, inv(t, connect.NewError(connect.CodeDeadlineExceeded, nil)).Reserve(t.Context(), uuid.New(), items), saga.ErrUnavailable)
+		check(t, reserve(inv(t, connect.NewError(connect.CodeNotFound, nil))), saga.ErrProductNotFound)
+		check(t, reserve(inv(t, connect.NewError(connect.CodeFailedPrecondition, nil))), errOther)
+		check(t, reserve(inv(t, connect.NewError(connect.CodeDeadlineExceeded, nil))), saga.ErrUnavailable)
 	})
 	t.Run("release", func(t *testing.T) {
 		t.Parallel()

@@ -16,7 +16,7 @@ import (
 	"mercato.dev/services/orders/internal/saga"
 )
 
-// Inventory prices products and reserves stock through the inventory service.
+// Inventory reserves stock, at prices, through the inventory service.
 type Inventory struct {
 	c inventoryv1connect.InventoryServiceClient
 }
@@ -28,37 +28,34 @@ func NewInventory(conn *client.Conn) *Inventory {
 	return &Inventory{c: inventoryv1connect.NewInventoryServiceClient(conn.HTTPClient, conn.BaseURL, conn.Options()...)}
 }
 
-// Price is the product's current unit price.
-func (i *Inventory) Price(ctx context.Context, productID uuid.UUID) (order.Money, error) {
-	res, err := i.c.GetProduct(ctx, &inventoryv1.GetProductRequest{ProductId: productID.String()})
-	switch {
-	case isCode(err, connect.CodeNotFound):
-		return order.Money{}, fmt.Errorf("product %s: %w", productID, saga.ErrProductNotFound)
-	case err != nil:
-		return order.Money{}, fail("inventory.GetProduct", err)
-	}
-	p := res.GetProduct().GetPrice()
-	return order.Money{Amount: p.GetAmountMinor(), Currency: p.GetCurrency()}, nil
-}
-
-// Reserve holds the stock of every line for the order, keyed by the order's ID.
-func (i *Inventory) Reserve(ctx context.Context, orderID uuid.UUID, items []order.Item) error {
+// Reserve holds the stock of every line for the order, keyed by the order's ID, and returns
+// the unit price of each product the reservation answers (the stored ones on a retry). A
+// reserved item with no price, or an unparsable product ID, is left out: the saga refuses
+// a reservation that does not price every line.
+func (i *Inventory) Reserve(ctx context.Context, orderID uuid.UUID, items []order.Item) (map[uuid.UUID]order.Money, error) {
 	req := &inventoryv1.ReserveStockRequest{OrderId: orderID.String()}
 	for _, it := range items {
 		req.Items = append(req.Items, &inventoryv1.ReservationItem{ProductId: it.ProductID.String(), Quantity: int32(it.Quantity)})
 	}
-	_, err := i.c.ReserveStock(ctx, req)
+	res, err := i.c.ReserveStock(ctx, req)
 	switch {
 	case err == nil:
-		return nil
+		prices := make(map[uuid.UUID]order.Money, len(items))
+		for _, it := range res.GetReservation().GetItems() {
+			id, perr := uuid.Parse(it.GetProductId())
+			if p := it.GetUnitPrice(); perr == nil && p != nil {
+				prices[id] = order.Money{Amount: p.GetAmountMinor(), Currency: p.GetCurrency()}
+			}
+		}
+		return prices, nil
 	case isCode(err, connect.CodeNotFound):
-		return fmt.Errorf("inventory.ReserveStock: %w", saga.ErrProductNotFound)
+		return nil, fmt.Errorf("inventory.ReserveStock: %w", saga.ErrProductNotFound)
 	case isCode(err, connect.CodeFailedPrecondition):
 		if short := shortages(err); len(short) > 0 {
-			return &saga.OutOfStockError{Short: short}
+			return nil, &saga.OutOfStockError{Short: short}
 		}
 	}
-	return fail("inventory.ReserveStock", err)
+	return nil, fail("inventory.ReserveStock", err)
 }
 
 // shortages reads the InsufficientStock details of a refused reservation.

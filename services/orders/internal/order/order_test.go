@@ -119,3 +119,37 @@ func TestNewSortsLinesByProduct(t *testing.T) {
 		t.Errorf("new order %+v", o)
 	}
 }
+
+func TestReservedAt(t *testing.T) {
+	t.Parallel()
+	a, b := uuid.New(), uuid.New()
+	o := newOrder(order.Line{ProductID: a, Quantity: 3}, order.Line{ProductID: b, Quantity: 2}).CustomerChecked()
+	if !o.MayHold() {
+		t.Error("a customer-checked order reserves next: it may hold stock")
+	}
+	got := o.ReservedAt(map[uuid.UUID]order.Money{a: {Amount: 100, Currency: "EUR"}, b: {Amount: 5, Currency: "EUR"}})
+	if got.Step != order.StepStockReserved || got.Total == nil || *got.Total != (order.Money{Amount: 310, Currency: "EUR"}) {
+		t.Errorf("reserved: %s, total %+v; want stock_reserved, 310 EUR", got.Step, got.Total)
+	}
+	// Prices the order cannot take reject it, releasing the stock the reservation holds.
+	got = o.ReservedAt(map[uuid.UUID]order.Money{a: {Amount: 100, Currency: "EUR"}, b: {Amount: 5, Currency: "USD"}})
+	if got.Step != order.StepCompensating || got.Reason != order.ReasonCurrencyMismatch || got.Priced() {
+		t.Errorf("two currencies: %s %q priced %v; want compensating CURRENCY_MISMATCH, unpriced", got.Step, got.Reason, got.Priced())
+	}
+}
+
+func TestNewStartsCustomerCheckedOnlyWhenProven(t *testing.T) {
+	t.Parallel()
+	r := order.Request{CustomerID: uuid.New(), IdempotencyKey: "key-12345", Items: []order.Line{{ProductID: uuid.New(), Quantity: 1}}, PaymentMethod: "pm_x"}
+	if o := order.New(r, time.Now(), order.Lease{}); o.Step != order.StepCreated || o.MayHold() {
+		t.Errorf("unproven: %s, may hold %v; want created, nothing held", o.Step, o.MayHold())
+	}
+	proven := r
+	proven.CustomerProven = true
+	if o := order.New(proven, time.Now(), order.Lease{}); o.Step != order.StepCustomerChecked {
+		t.Errorf("proven: %s, want customer_checked", o.Step)
+	}
+	if proven.Hash() != r.Hash() {
+		t.Error("the proof changed the request's hash")
+	}
+}

@@ -17,6 +17,9 @@ type Request struct {
 	IdempotencyKey string
 	Items          []Line
 	PaymentMethod  string
+	// CustomerProven: the customer placed the request with their own access token, which
+	// proves they exist and are active (see CustomerChecked). Not part of the request's hash.
+	CustomerProven bool
 }
 
 // Line is a quantity of one product to order.
@@ -42,8 +45,13 @@ func (r Request) Hash() string {
 }
 
 // New is the pending order that r places at now, driven by lease. Its lines are sorted by
-// product, as they are read back.
+// product, as they are read back. A request the customer proved with their token starts
+// customer-checked; any other starts created, and its saga checks the customer first.
 func New(r Request, now time.Time, lease Lease) Order {
+	step := StepCreated
+	if r.CustomerProven {
+		step = StepCustomerChecked
+	}
 	now = Now(now)
 	items := make([]Item, len(r.Items))
 	for i, l := range r.Items {
@@ -58,7 +66,7 @@ func New(r Request, now time.Time, lease Lease) Order {
 		PaymentMethod:  r.PaymentMethod,
 		Items:          items,
 		Status:         StatusPending,
-		Step:           StepCreated,
+		Step:           step,
 		Lease:          lease,
 		CreateTime:     now,
 		UpdateTime:     now,

@@ -24,7 +24,10 @@ var (
 // The transitions below return the order as it is after a saga step; the saga persists each
 // one before taking the next step.
 
-// CustomerChecked: the customer exists and may order.
+// CustomerChecked: the customer exists and may order. An order placed with the customer's own
+// access token is created at this step (Request.CustomerProven): customers issues tokens only
+// to existing, active customers, and every service refuses the tokens of a customer deactivated
+// since (kit deactivation), before any handler runs.
 func (o Order) CustomerChecked() Order {
 	o.Step = StepCustomerChecked
 	return o
@@ -68,6 +71,17 @@ func (o Order) Reserved() Order {
 	return o
 }
 
+// ReservedAt: the order's stock is held at prices, the unit prices the reservation was made
+// at, which price the order (see Price). Prices the order cannot take (more than one currency,
+// a total that does not fit) reject it, compensating first: the stock is held.
+func (o Order) ReservedAt(prices map[uuid.UUID]Money) Order {
+	priced := o.Price(prices)
+	if priced.Step != StepPriced {
+		return o.Reject(priced.Reason, true)
+	}
+	return priced.Reserved()
+}
+
 // Confirm: the payment is authorized; the order is placed.
 func (o Order) Confirm(paymentID uuid.UUID) Order {
 	o.PaymentID = &paymentID
@@ -77,10 +91,11 @@ func (o Order) Confirm(paymentID uuid.UUID) Order {
 }
 
 // MayHold reports whether the saga may hold stock or a payment for the order: a reservation is
-// attempted from the priced step on, and a call that timed out may have happened.
+// attempted from the customer-checked step on (priced, for orders a former version priced
+// apart from the reservation), and a call that timed out may have happened.
 func (o Order) MayHold() bool {
 	switch o.Step {
-	case StepPriced, StepStockReserved, StepConfirmed, StepCompensating:
+	case StepCustomerChecked, StepPriced, StepStockReserved, StepConfirmed, StepCompensating:
 		return true
 	}
 	return false

@@ -34,8 +34,8 @@ var (
 )
 
 // fixture is an in-process orders server — real handlers, saga and store on SQLite — whose
-// dependencies are stand-ins that price every product at 1.50 EUR and authorize every payment
-// except "pm_card_declined".
+// dependencies are stand-ins that reserve every product at 1.50 EUR, authorize every payment
+// except "pm_card_declined", and find every customer inactive (never asked: see CheckCustomer).
 type fixture struct {
 	env *kittest.Env
 	srv *server.Server
@@ -105,13 +105,18 @@ func place(t *testing.T, c ordersv1connect.OrderServiceClient, customer claims.C
 
 type standIns struct{}
 
-func (standIns) CheckCustomer(context.Context, uuid.UUID) error { return nil }
-func (standIns) Price(context.Context, uuid.UUID) (order.Money, error) {
-	return order.Money{Amount: 150, Currency: "EUR"}, nil
+// CheckCustomer refuses everyone: CreateOrder is placed with the customer's own token, which
+// proves the customer, so the saga never asks (an order that did would be rejected).
+func (standIns) CheckCustomer(context.Context, uuid.UUID) error { return saga.ErrCustomerInactive }
+func (standIns) Reserve(_ context.Context, _ uuid.UUID, items []order.Item) (map[uuid.UUID]order.Money, error) {
+	prices := map[uuid.UUID]order.Money{}
+	for _, it := range items {
+		prices[it.ProductID] = order.Money{Amount: 150, Currency: "EUR"}
+	}
+	return prices, nil
 }
-func (standIns) Reserve(context.Context, uuid.UUID, []order.Item) error { return nil }
-func (standIns) Release(context.Context, uuid.UUID) error               { return nil }
-func (standIns) Void(context.Context, uuid.UUID) error                  { return nil }
+func (standIns) Release(context.Context, uuid.UUID) error { return nil }
+func (standIns) Void(context.Context, uuid.UUID) error    { return nil }
 func (standIns) Authorize(_ context.Context, p saga.Payment) (uuid.UUID, error) {
 	if p.Method == "pm_card_declined" {
 		return uuid.Nil, fmt.Errorf("%w: card declined", saga.ErrDeclined)

@@ -149,18 +149,19 @@ type fakeDeps struct {
 	customers         map[uuid.UUID]bool // active
 	prices            map[uuid.UUID]order.Money
 	stock             map[uuid.UUID]int64
-	reserved          map[uuid.UUID][]order.Item // by order
+	reserved          map[uuid.UUID][]order.Item // by order, each line at the price it was reserved at
 	payments          map[uuid.UUID]string       // by order: authorized, declined, voided
 	customerErr       error
-	priceErr          error
 	reserveErr        error
 	releaseErr        error
 	authorizeErr      error
 	voidErr           error
+	checks            atomic.Int64 // CheckCustomer calls
 	reserves, authzs  atomic.Int64
 	releases, voids   atomic.Int64
 	authorizeGate     chan struct{} // when set, Authorize waits for it
 	declineMethod     string
+	unpriced          atomic.Bool // Reserve answers no prices, as an inventory before the contract did
 	lastAuthorization saga.Payment
 }
 
@@ -212,7 +213,14 @@ func (f *fakeDeps) get(field *error) error {
 	return *field
 }
 
+func (f *fakeDeps) setPrice(id uuid.UUID, amount int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.prices[id] = order.Money{Amount: amount, Currency: f.prices[id].Currency}
+}
+
 func (f *fakeDeps) CheckCustomer(_ context.Context, id uuid.UUID) error {
+	f.checks.Add(1)
 	if err := f.get(&f.customerErr); err != nil {
 		return err
 	}
@@ -228,28 +236,29 @@ func (f *fakeDeps) CheckCustomer(_ context.Context, id uuid.UUID) error {
 	return nil
 }
 
-func (f *fakeDeps) Price(_ context.Context, id uuid.UUID) (order.Money, error) {
-	if err := f.get(&f.priceErr); err != nil {
-		return order.Money{}, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.prices[id]
-	if !ok {
-		return p, saga.ErrProductNotFound
-	}
-	return p, nil
-}
-
-func (f *fakeDeps) Reserve(_ context.Context, orderID uuid.UUID, items []order.Item) error {
+// Reserve is inventory's contract: all lines or none, each at the product's price when it
+// reserved; a retry moves nothing and answers the prices stored then.
+func (f *fakeDeps) Reserve(_ context.Context, orderID uuid.UUID, items []order.Item) (map[uuid.UUID]order.Money, error) {
 	f.reserves.Add(1)
 	if err := f.get(&f.reserveErr); err != nil {
-		return err
+		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.reserved[orderID]; ok {
-		return nil
+	if held, ok := f.reserved[orderID]; ok {
+		prices := map[uuid.UUID]order.Money{}
+		if f.unpriced.Load() {
+			return prices, nil
+		}
+		for _, it := range held {
+			prices[it.ProductID] = order.Money{Amount: it.UnitPrice, Currency: f.prices[it.ProductID].Currency}
+		}
+		return prices, nil
+	}
+	for _, it := range items {
+		if _, ok := f.prices[it.ProductID]; !ok {
+			return nil, saga.ErrProductNotFound
+		}
 	}
 	short := &saga.OutOfStockError{}
 	for _, it := range items {
@@ -258,13 +267,20 @@ func (f *fakeDeps) Reserve(_ context.Context, orderID uuid.UUID, items []order.I
 		}
 	}
 	if len(short.Short) > 0 {
-		return short
+		return nil, short
 	}
-	for _, it := range items {
+	prices := map[uuid.UUID]order.Money{}
+	held := slices.Clone(items)
+	for i, it := range held {
 		f.stock[it.ProductID] -= it.Quantity
+		prices[it.ProductID] = f.prices[it.ProductID]
+		held[i].UnitPrice = f.prices[it.ProductID].Amount
 	}
-	f.reserved[orderID] = slices.Clone(items)
-	return nil
+	f.reserved[orderID] = held
+	if f.unpriced.Load() {
+		return map[uuid.UUID]order.Money{}, nil
+	}
+	return prices, nil
 }
 
 func (f *fakeDeps) Release(_ context.Context, orderID uuid.UUID) error {

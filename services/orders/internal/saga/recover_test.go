@@ -28,10 +28,10 @@ func TestUnavailableDependencyAnswersPendingThenRecovers(t *testing.T) {
 	if took := time.Since(start); took > 300*time.Millisecond {
 		t.Errorf("Place took %s with a 300ms deadline", took)
 	}
-	// The reservation is not stored as a step of its own: the order stays at priced (which
-	// says it may hold stock) until the payment's outcome.
-	if o.Status != order.StatusPending || o.Step != order.StepPriced {
-		t.Fatalf("got %s/%s, want pending at priced", o.Status, o.Step)
+	// The reservation is not stored as a step of its own: the order stays customer-checked
+	// (which says it may hold stock) until the payment's outcome.
+	if o.Status != order.StatusPending || o.Step != order.StepCustomerChecked {
+		t.Fatalf("got %s/%s, want pending at customer_checked", o.Status, o.Step)
 	}
 	f.deps.set(&f.deps.authorizeErr, nil)
 	o = f.eventually(t, o.ID, settled)
@@ -50,10 +50,13 @@ func TestSagaGivesUpAndCompensates(t *testing.T) {
 		tune      func(*saga.Options)
 		fail      func(d *fakeDeps) *error
 		wantCalls [2]int64 // release, void
+		unproven  bool     // placed without the customer's token: customers is asked first
 	}{
-		{"after MaxAttempts", func(o *saga.Options) { o.MaxAttempts = 3 }, func(d *fakeDeps) *error { return &d.authorizeErr }, [2]int64{1, 1}},
-		{"after GiveUpAfter", func(o *saga.Options) { o.GiveUpAfter = 200 * time.Millisecond; o.MaxAttempts = 1000 }, func(d *fakeDeps) *error { return &d.authorizeErr }, [2]int64{1, 1}},
-		{"before anything is held", func(o *saga.Options) { o.MaxAttempts = 2 }, func(d *fakeDeps) *error { return &d.customerErr }, [2]int64{0, 0}},
+		{"after MaxAttempts", func(o *saga.Options) { o.MaxAttempts = 3 }, func(d *fakeDeps) *error { return &d.authorizeErr }, [2]int64{1, 1}, false},
+		{"after GiveUpAfter", func(o *saga.Options) { o.GiveUpAfter = 200 * time.Millisecond; o.MaxAttempts = 1000 }, func(d *fakeDeps) *error { return &d.authorizeErr }, [2]int64{1, 1}, false},
+		// A reservation that timed out may have landed: giving up releases (a no-op if not).
+		{"while reserving", func(o *saga.Options) { o.MaxAttempts = 2 }, func(d *fakeDeps) *error { return &d.reserveErr }, [2]int64{1, 1}, false},
+		{"before anything is held", func(o *saga.Options) { o.MaxAttempts = 2 }, func(d *fakeDeps) *error { return &d.customerErr }, [2]int64{0, 0}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,7 +65,11 @@ func TestSagaGivesUpAndCompensates(t *testing.T) {
 			recoverLoop(t, f.saga)
 			p := f.deps.addProduct(250, "EUR", 10)
 			f.deps.set(tt.fail(f.deps), errDown)
-			o := place(t, f.saga, f.request(f.deps.addCustomer(true), "pm_card_visa", order.Line{ProductID: p, Quantity: 3}), 100*time.Millisecond)
+			r := f.request(f.deps.addCustomer(true), "pm_card_visa", order.Line{ProductID: p, Quantity: 3})
+			if tt.unproven {
+				r = f.unproven(r.CustomerID, r.PaymentMethod, order.Line{ProductID: p, Quantity: 3})
+			}
+			o := place(t, f.saga, r, 100*time.Millisecond)
 			o = f.eventually(t, o.ID, settled)
 			if o.Status != order.StatusRejected || o.Reason != order.ReasonDependencyUnavailable {
 				t.Fatalf("got %s %q, want rejected DEPENDENCY_UNAVAILABLE", o.Status, o.Reason)
@@ -95,22 +102,34 @@ func TestCompensationRetriesUntilItSucceeds(t *testing.T) {
 	}
 }
 
-// A process crashed right after reserving; another process's recovery loop finds the saga once
-// the lease expired and finishes it with the persisted payment method; a retried CreateOrder
-// finishes it the same way.
+// A process crashed right after reserving (the order is stored as created, customer-checked,
+// unpriced; the reservation priced it at 2.50); the product's price changed since. Another
+// process's recovery loop finds the saga once the lease expired and finishes it with the
+// persisted payment method, at the reservation's stored price, not today's; a retried
+// CreateOrder finishes it the same way.
 func TestRecoveryAfterCrash(t *testing.T) {
 	t.Parallel()
 	crashed := func(f *fixture, r order.Request) order.Order {
 		now := order.Now(time.Now())
 		o := order.New(r, now.Add(-time.Second), order.Lease{Owner: "dead", ExpiresAt: now.Add(100 * time.Millisecond)})
-		o.Items[0].UnitPrice = 250
-		o.Total = &order.Money{Amount: 250 * o.Items[0].Quantity, Currency: "EUR"}
-		o.Step = order.StepStockReserved
-		if err := f.deps.Reserve(context.Background(), o.ID, o.Items); err != nil {
+		if o.Step != order.StepCustomerChecked || o.Priced() {
+			panic("a proven request is not created customer-checked and unpriced")
+		}
+		if _, err := f.deps.Reserve(context.Background(), o.ID, o.Items); err != nil {
 			panic(err)
 		}
+		f.deps.setPrice(o.Items[0].ProductID, 999)
 		f.store.put(o)
 		return o
+	}
+	pricedAtReservation := func(t *testing.T, f *fixture, o order.Order) {
+		t.Helper()
+		if o.Total == nil || *o.Total != (order.Money{Amount: 500, Currency: "EUR"}) || o.Items[0].UnitPrice != 250 {
+			t.Errorf("order priced %+v, items %+v; want 2 × 250 EUR, the reservation's price", o.Total, o.Items)
+		}
+		if a := f.deps.lastAuthorization; a.Amount.Amount != 500 {
+			t.Errorf("authorized %+v, want 500 EUR", a.Amount)
+		}
 	}
 	t.Run("recovery loop", func(t *testing.T) {
 		t.Parallel()
@@ -127,6 +146,7 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		if f.deps.paymentOf(o.ID) == "" {
 			t.Error("no payment authorized for the recovered order")
 		}
+		pricedAtReservation(t, f, o)
 	})
 	t.Run("retried CreateOrder", func(t *testing.T) {
 		t.Parallel()
@@ -135,9 +155,10 @@ func TestRecoveryAfterCrash(t *testing.T) {
 		r := f.request(f.deps.addCustomer(true), "pm_card_visa", order.Line{ProductID: p, Quantity: 2})
 		o := crashed(f, r)
 		got := place(t, f.newSaga(), r, 2*time.Second)
-		if got.ID != o.ID || got.Status != order.StatusConfirmed || f.deps.stockOf(p) != 8 || f.deps.reserves.Load() != 1 {
-			t.Errorf("got %s %s, stock %d, reserves %d", got.ID, got.Status, f.deps.stockOf(p), f.deps.reserves.Load())
+		if got.ID != o.ID || got.Status != order.StatusConfirmed || f.deps.stockOf(p) != 8 || f.deps.reserves.Load() != 2 {
+			t.Errorf("got %s %s, stock %d, reserves %d (the crashed one and its idempotent retry)", got.ID, got.Status, f.deps.stockOf(p), f.deps.reserves.Load())
 		}
+		pricedAtReservation(t, f, got)
 	})
 }
 
@@ -180,7 +201,7 @@ func TestLostLeaseStopsTheRun(t *testing.T) {
 	close(gate)
 	time.Sleep(100 * time.Millisecond)
 	got, _ := f.store.Get(context.Background(), o.ID)
-	if got.Step != order.StepPriced || got.Lease.Owner != "thief" {
+	if got.Step != order.StepCustomerChecked || got.Lease.Owner != "thief" {
 		t.Errorf("the run wrote after losing its lease: %s, owner %q", got.Step, got.Lease.Owner)
 	}
 }
@@ -263,5 +284,25 @@ func TestCancelWhileDependencyDownFinishesLater(t *testing.T) {
 	o = f.eventually(t, o.ID, settled)
 	if o.Status != order.StatusCanceled || f.deps.stockOf(p) != 10 {
 		t.Errorf("got %s, stock %d", o.Status, f.deps.stockOf(p))
+	}
+}
+
+// An inventory that answers a reservation without prices (a version before the contract, during
+// a rollout) is no outcome: the order stays pending, holding the stock, and is confirmed once
+// inventory answers the prices.
+func TestReservationWithoutPricesIsRetried(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	recoverLoop(t, f.saga)
+	p := f.deps.addProduct(250, "EUR", 10)
+	f.deps.unpriced.Store(true)
+	o := place(t, f.saga, f.request(f.deps.addCustomer(true), "pm_card_visa", order.Line{ProductID: p, Quantity: 1}), 200*time.Millisecond)
+	if o.Status != order.StatusPending || o.Step != order.StepCustomerChecked || f.deps.authzs.Load() != 0 {
+		t.Fatalf("got %s/%s after %d authorizations, want pending at customer_checked, none", o.Status, o.Step, f.deps.authzs.Load())
+	}
+	f.deps.unpriced.Store(false)
+	o = f.eventually(t, o.ID, settled)
+	if o.Status != order.StatusConfirmed || o.Total == nil || o.Total.Amount != 250 || f.deps.stockOf(p) != 9 {
+		t.Errorf("got %s total %+v stock %d, want confirmed at 250 EUR holding 1 unit", o.Status, o.Total, f.deps.stockOf(p))
 	}
 }

@@ -1,5 +1,6 @@
-// Package saga places and cancels orders: the orchestrated saga that checks the customer,
-// prices the items, reserves stock, authorizes the payment and confirms the order — or
+// Package saga places and cancels orders: the orchestrated saga that checks the customer
+// (unless the customer's token proved it), reserves stock at the prices the reservation
+// answers, authorizes the payment and confirms the order — or
 // compensates what it holds and rejects it — persisted step by step so that a crash resumes
 // where it stopped. A saga is driven by one process at a time, the one holding its lease; a
 // recovery loop takes over sagas whose lease expired.
@@ -57,13 +58,13 @@ type Customers interface {
 	CheckCustomer(ctx context.Context, customerID uuid.UUID) error
 }
 
-// Inventory prices products and holds stock for orders.
+// Inventory holds stock for orders, at prices.
 type Inventory interface {
-	// Price is a product's current unit price; ErrProductNotFound.
-	Price(ctx context.Context, productID uuid.UUID) (order.Money, error)
 	// Reserve holds every line's stock for the order, or none (ErrOutOfStock, as an
-	// *OutOfStockError, or ErrProductNotFound). Reserving again for the order is a no-op.
-	Reserve(ctx context.Context, orderID uuid.UUID, items []order.Item) error
+	// *OutOfStockError, or ErrProductNotFound), and returns the unit price of each product as
+	// the reservation stored it (read in the transaction that reserved). Reserving again for
+	// the order moves no stock and returns the stored prices.
+	Reserve(ctx context.Context, orderID uuid.UUID, items []order.Item) (map[uuid.UUID]order.Money, error)
 	// Release returns the order's stock; an order holding none is released already.
 	Release(ctx context.Context, orderID uuid.UUID) error
 }

@@ -54,8 +54,16 @@ func recoverLoop(t *testing.T, s *saga.Saga) {
 	})
 }
 
+// request is what CreateOrder places: the customer's own, proved by their token.
 func (f *fixture) request(customer uuid.UUID, method string, lines ...order.Line) order.Request {
-	return order.Request{CustomerID: customer, IdempotencyKey: uuid.NewString(), Items: lines, PaymentMethod: method}
+	return order.Request{CustomerID: customer, IdempotencyKey: uuid.NewString(), Items: lines, PaymentMethod: method, CustomerProven: true}
+}
+
+// unproven is a request no token proved the customer of: the saga checks the customer first.
+func (f *fixture) unproven(customer uuid.UUID, method string, lines ...order.Line) order.Request {
+	r := f.request(customer, method, lines...)
+	r.CustomerProven = false
+	return r
 }
 
 func place(t *testing.T, s *saga.Saga, r order.Request, within time.Duration) order.Order {
@@ -99,6 +107,7 @@ func TestOutcomes(t *testing.T) {
 		wantReason order.Reason
 		wantStock  int64 // of the first product, from 10
 		wantCalls  [4]int64
+		wantChecks int64 // customers asked
 	}{
 		{
 			name: "confirmed",
@@ -110,18 +119,32 @@ func TestOutcomes(t *testing.T) {
 			wantStatus: order.StatusConfirmed, wantStock: 8, wantCalls: [4]int64{1, 1, 0, 0},
 		},
 		{
-			name: "customer not found",
+			name: "customer proved by the token: customers is not asked",
 			setup: func(f *fixture) order.Request {
 				return f.request(uuid.New(), "pm_card_visa", order.Line{ProductID: f.deps.addProduct(250, "EUR", 10), Quantity: 1})
 			},
-			wantStatus: order.StatusRejected, wantReason: order.ReasonCustomerNotFound, wantStock: 10,
+			wantStatus: order.StatusConfirmed, wantStock: 9, wantCalls: [4]int64{1, 1, 0, 0},
 		},
 		{
-			name: "customer inactive",
+			name: "unproven customer checked and confirmed",
 			setup: func(f *fixture) order.Request {
-				return f.request(f.deps.addCustomer(false), "pm_card_visa", order.Line{ProductID: f.deps.addProduct(250, "EUR", 10), Quantity: 1})
+				return f.unproven(f.deps.addCustomer(true), "pm_card_visa", order.Line{ProductID: f.deps.addProduct(250, "EUR", 10), Quantity: 1})
 			},
-			wantStatus: order.StatusRejected, wantReason: order.ReasonCustomerInactive, wantStock: 10,
+			wantStatus: order.StatusConfirmed, wantStock: 9, wantCalls: [4]int64{1, 1, 0, 0}, wantChecks: 1,
+		},
+		{
+			name: "unproven customer not found",
+			setup: func(f *fixture) order.Request {
+				return f.unproven(uuid.New(), "pm_card_visa", order.Line{ProductID: f.deps.addProduct(250, "EUR", 10), Quantity: 1})
+			},
+			wantStatus: order.StatusRejected, wantReason: order.ReasonCustomerNotFound, wantStock: 10, wantChecks: 1,
+		},
+		{
+			name: "unproven customer inactive",
+			setup: func(f *fixture) order.Request {
+				return f.unproven(f.deps.addCustomer(false), "pm_card_visa", order.Line{ProductID: f.deps.addProduct(250, "EUR", 10), Quantity: 1})
+			},
+			wantStatus: order.StatusRejected, wantReason: order.ReasonCustomerInactive, wantStock: 10, wantChecks: 1,
 		},
 		{
 			name: "product not found",
@@ -129,15 +152,15 @@ func TestOutcomes(t *testing.T) {
 				return f.request(f.deps.addCustomer(true), "pm_card_visa",
 					order.Line{ProductID: f.deps.addProduct(250, "EUR", 10), Quantity: 1}, order.Line{ProductID: uuid.New(), Quantity: 1})
 			},
-			wantStatus: order.StatusRejected, wantReason: order.ReasonProductNotFound, wantStock: 10,
+			wantStatus: order.StatusRejected, wantReason: order.ReasonProductNotFound, wantStock: 10, wantCalls: [4]int64{1, 0, 0, 0},
 		},
 		{
-			name: "currency mismatch",
+			name: "currency mismatch releases the stock it was priced from",
 			setup: func(f *fixture) order.Request {
 				return f.request(f.deps.addCustomer(true), "pm_card_visa",
 					order.Line{ProductID: f.deps.addProduct(250, "EUR", 10), Quantity: 1}, order.Line{ProductID: f.deps.addProduct(250, "USD", 10), Quantity: 1})
 			},
-			wantStatus: order.StatusRejected, wantReason: order.ReasonCurrencyMismatch, wantStock: 10,
+			wantStatus: order.StatusRejected, wantReason: order.ReasonCurrencyMismatch, wantStock: 10, wantCalls: [4]int64{1, 0, 1, 1},
 		},
 		{
 			name: "out of stock moves no stock and compensates nothing",
@@ -179,6 +202,9 @@ func TestOutcomes(t *testing.T) {
 			if got != tt.wantCalls {
 				t.Errorf("calls (reserve, authorize, release, void) = %v, want %v", got, tt.wantCalls)
 			}
+			if got := f.deps.checks.Load(); got != tt.wantChecks {
+				t.Errorf("customers asked %d times, want %d", got, tt.wantChecks)
+			}
 			if o.Lease != (order.Lease{}) {
 				t.Errorf("lease %+v kept after the saga settled", o.Lease)
 			}
@@ -207,8 +233,9 @@ func TestConfirmedOrderIsPricedAndPaid(t *testing.T) {
 	if a.OrderID != o.ID || a.CustomerID != r.CustomerID || a.Amount != *o.Total || a.Method != "pm_card_visa" {
 		t.Errorf("authorization %+v", a)
 	}
-	// Only what a resumed saga must know is stored (see persists): three commits, not five.
-	want := []order.Step{order.StepCreated, order.StepPriced, order.StepConfirmed}
+	// Only what a resumed saga must know is stored (see persists): two commits, the order as
+	// created (customer-checked: the token proved the customer) and the outcome.
+	want := []order.Step{order.StepCustomerChecked, order.StepConfirmed}
 	if fmt.Sprint(f.store.steps) != fmt.Sprint(want) {
 		t.Errorf("persisted steps %v, want %v", f.store.steps, want)
 	}
@@ -294,5 +321,22 @@ func TestRequestHash(t *testing.T) {
 		if r.Hash() == base.Hash() {
 			t.Errorf("changing the %s kept the hash", name)
 		}
+	}
+}
+
+// An order no token proved (none is placed so today; orders stored at created by a former
+// version) is checked with customers first, and that check is stored: from there the saga may
+// hold stock.
+func TestUnprovenOrderStoresTheCustomerCheck(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	p := f.deps.addProduct(250, "EUR", 10)
+	o := place(t, f.saga, f.unproven(f.deps.addCustomer(true), "pm_card_visa", order.Line{ProductID: p, Quantity: 1}), 5*time.Second)
+	if o.Status != order.StatusConfirmed || f.deps.checks.Load() != 1 {
+		t.Fatalf("got %s after %d customer checks", o.Status, f.deps.checks.Load())
+	}
+	want := []order.Step{order.StepCreated, order.StepCustomerChecked, order.StepConfirmed}
+	if fmt.Sprint(f.store.steps) != fmt.Sprint(want) {
+		t.Errorf("persisted steps %v, want %v", f.store.steps, want)
 	}
 }

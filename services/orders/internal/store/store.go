@@ -126,7 +126,7 @@ func (s *Store) Advance(ctx context.Context, owner string, from order.Step, o or
 		if n == 0 {
 			return order.ErrLeaseLost
 		}
-		if o.Step == order.StepPriced {
+		if o.Priced() && pricedNow(from) {
 			if err := priceItems(ctx, tx, o); err != nil {
 				return err
 			}
@@ -146,6 +146,18 @@ func updateTime(o order.Order) time.Time {
 		return o.UpdateTime
 	}
 	return order.Now(time.Now())
+}
+
+// pricedNow: an order that moves on from step from with prices was priced by this move (the
+// saga prices the order from its reservation, in memory; the step after is the first to be
+// stored priced). From priced, an order a former version priced is priced again from its
+// reservation.
+func pricedNow(from order.Step) bool {
+	switch from {
+	case order.StepCreated, order.StepCustomerChecked, order.StepPriced:
+		return true
+	}
+	return false
 }
 
 func priceItems(ctx context.Context, tx *orders.Tx, o order.Order) error {

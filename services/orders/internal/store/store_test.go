@@ -28,6 +28,7 @@ func TestStore(t *testing.T) {
 		t.Run("idempotency key", func(t *testing.T) { testIdempotencyKey(t, s) })
 		t.Run("lease", func(t *testing.T) { testLease(t, s) })
 		t.Run("advance", func(t *testing.T) { testAdvance(t, s) })
+		t.Run("priced from the reservation", func(t *testing.T) { testPricedFromReservation(t, s) })
 		t.Run("unfinished", func(t *testing.T) { testUnfinished(t, s) })
 		t.Run("list pages", func(t *testing.T) { testList(t, s) })
 	})
@@ -327,5 +328,28 @@ func testList(t *testing.T, s *store.Store) {
 		if _, err := order.ParseToken(bad); !errors.Is(err, order.ErrBadPageToken) {
 			t.Errorf("token %q: %v", bad, err)
 		}
+	}
+}
+
+// testPricedFromReservation: an order created customer-checked is priced in memory from its
+// reservation and first stored priced with its outcome; the outcome stores the lines' prices.
+func testPricedFromReservation(t *testing.T, s *store.Store) {
+	ctx := t.Context()
+	o := newOrder(uuid.New(), order.Lease{Owner: "me", ExpiresAt: now.Add(time.Minute)}).CustomerChecked()
+	o = mustCreate(t, s, o)
+	if got := mustGet(t, s, o.ID); got.Step != order.StepCustomerChecked || got.Priced() {
+		t.Fatalf("created %s, priced %v; want customer_checked, unpriced", got.Step, got.Priced())
+	}
+	prices := map[uuid.UUID]order.Money{}
+	for i, it := range o.Items {
+		prices[it.ProductID] = order.Money{Amount: int64(300 * (i + 1)), Currency: "EUR"}
+	}
+	confirmed := o.ReservedAt(prices).Confirm(uuid.New())
+	if err := s.Advance(ctx, "me", o.Step, confirmed); err != nil {
+		t.Fatal(err)
+	}
+	got := mustGet(t, s, o.ID)
+	if got.Total == nil || *got.Total != *confirmed.Total || fmt.Sprint(got.Items) != fmt.Sprint(confirmed.Items) || got.Status != order.StatusConfirmed {
+		t.Errorf("confirmed: total %v items %v status %s, want %v %v", got.Total, got.Items, got.Status, confirmed.Total, confirmed.Items)
 	}
 }

@@ -755,7 +755,13 @@ type ReservationItem struct {
 	// The product.
 	ProductId string `protobuf:"bytes,1,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
 	// Units, 1 to 1000.
-	Quantity      int32 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	Quantity int32 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// The unit price the stock was reserved at: the product's price read in
+	// the transaction that made the reservation, stored with it, so a retried
+	// ReserveStock answers the same prices whatever the product costs now.
+	// Set on every item of a reservation the service answers; ignored in
+	// requests.
+	UnitPrice     *v1.Money `protobuf:"bytes,3,opt,name=unit_price,json=unitPrice,proto3" json:"unit_price,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -802,6 +808,13 @@ func (x *ReservationItem) GetQuantity() int32 {
 		return x.Quantity
 	}
 	return 0
+}
+
+func (x *ReservationItem) GetUnitPrice() *v1.Money {
+	if x != nil {
+		return x.UnitPrice
+	}
+	return nil
 }
 
 // Reservation is the stock held for one order.
@@ -1140,12 +1153,14 @@ const file_mercato_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tBW\xbaHT\xba\x01J\n" +
 	"\rstring.no_nul\x12\x1fmust not contain NUL characters\x1a\x18!this.contains('\\u0000')r\x05\x10\x01\x18\xc8\x01R\x06reason\"N\n" +
 	"\x13AdjustStockResponse\x127\n" +
-	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"b\n" +
+	"\aproduct\x18\x01 \x01(\v2\x1d.mercato.inventory.v1.ProductR\aproduct\"\x9a\x01\n" +
 	"\x0fReservationItem\x12'\n" +
 	"\n" +
 	"product_id\x18\x01 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\tproductId\x12&\n" +
 	"\bquantity\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x01R\bquantity\"\x9d\x02\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x01R\bquantity\x126\n" +
+	"\n" +
+	"unit_price\x18\x03 \x01(\v2\x17.mercato.money.v1.MoneyR\tunitPrice\"\x9d\x02\n" +
 	"\vReservation\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12;\n" +
 	"\x05items\x18\x02 \x03(\v2%.mercato.inventory.v1.ReservationItemR\x05items\x12<\n" +
@@ -1226,32 +1241,33 @@ var file_mercato_inventory_v1_inventory_proto_depIdxs = []int32{
 	18, // 7: mercato.inventory.v1.UpdateProductRequest.price:type_name -> mercato.money.v1.Money
 	1,  // 8: mercato.inventory.v1.UpdateProductResponse.product:type_name -> mercato.inventory.v1.Product
 	1,  // 9: mercato.inventory.v1.AdjustStockResponse.product:type_name -> mercato.inventory.v1.Product
-	12, // 10: mercato.inventory.v1.Reservation.items:type_name -> mercato.inventory.v1.ReservationItem
-	0,  // 11: mercato.inventory.v1.Reservation.state:type_name -> mercato.inventory.v1.ReservationState
-	19, // 12: mercato.inventory.v1.Reservation.create_time:type_name -> google.protobuf.Timestamp
-	19, // 13: mercato.inventory.v1.Reservation.update_time:type_name -> google.protobuf.Timestamp
-	12, // 14: mercato.inventory.v1.ReserveStockRequest.items:type_name -> mercato.inventory.v1.ReservationItem
-	13, // 15: mercato.inventory.v1.ReserveStockResponse.reservation:type_name -> mercato.inventory.v1.Reservation
-	13, // 16: mercato.inventory.v1.ReleaseStockResponse.reservation:type_name -> mercato.inventory.v1.Reservation
-	2,  // 17: mercato.inventory.v1.InventoryService.ListProducts:input_type -> mercato.inventory.v1.ListProductsRequest
-	4,  // 18: mercato.inventory.v1.InventoryService.GetProduct:input_type -> mercato.inventory.v1.GetProductRequest
-	6,  // 19: mercato.inventory.v1.InventoryService.CreateProduct:input_type -> mercato.inventory.v1.CreateProductRequest
-	8,  // 20: mercato.inventory.v1.InventoryService.UpdateProduct:input_type -> mercato.inventory.v1.UpdateProductRequest
-	10, // 21: mercato.inventory.v1.InventoryService.AdjustStock:input_type -> mercato.inventory.v1.AdjustStockRequest
-	14, // 22: mercato.inventory.v1.InventoryService.ReserveStock:input_type -> mercato.inventory.v1.ReserveStockRequest
-	16, // 23: mercato.inventory.v1.InventoryService.ReleaseStock:input_type -> mercato.inventory.v1.ReleaseStockRequest
-	3,  // 24: mercato.inventory.v1.InventoryService.ListProducts:output_type -> mercato.inventory.v1.ListProductsResponse
-	5,  // 25: mercato.inventory.v1.InventoryService.GetProduct:output_type -> mercato.inventory.v1.GetProductResponse
-	7,  // 26: mercato.inventory.v1.InventoryService.CreateProduct:output_type -> mercato.inventory.v1.CreateProductResponse
-	9,  // 27: mercato.inventory.v1.InventoryService.UpdateProduct:output_type -> mercato.inventory.v1.UpdateProductResponse
-	11, // 28: mercato.inventory.v1.InventoryService.AdjustStock:output_type -> mercato.inventory.v1.AdjustStockResponse
-	15, // 29: mercato.inventory.v1.InventoryService.ReserveStock:output_type -> mercato.inventory.v1.ReserveStockResponse
-	17, // 30: mercato.inventory.v1.InventoryService.ReleaseStock:output_type -> mercato.inventory.v1.ReleaseStockResponse
-	24, // [24:31] is the sub-list for method output_type
-	17, // [17:24] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	18, // 10: mercato.inventory.v1.ReservationItem.unit_price:type_name -> mercato.money.v1.Money
+	12, // 11: mercato.inventory.v1.Reservation.items:type_name -> mercato.inventory.v1.ReservationItem
+	0,  // 12: mercato.inventory.v1.Reservation.state:type_name -> mercato.inventory.v1.ReservationState
+	19, // 13: mercato.inventory.v1.Reservation.create_time:type_name -> google.protobuf.Timestamp
+	19, // 14: mercato.inventory.v1.Reservation.update_time:type_name -> google.protobuf.Timestamp
+	12, // 15: mercato.inventory.v1.ReserveStockRequest.items:type_name -> mercato.inventory.v1.ReservationItem
+	13, // 16: mercato.inventory.v1.ReserveStockResponse.reservation:type_name -> mercato.inventory.v1.Reservation
+	13, // 17: mercato.inventory.v1.ReleaseStockResponse.reservation:type_name -> mercato.inventory.v1.Reservation
+	2,  // 18: mercato.inventory.v1.InventoryService.ListProducts:input_type -> mercato.inventory.v1.ListProductsRequest
+	4,  // 19: mercato.inventory.v1.InventoryService.GetProduct:input_type -> mercato.inventory.v1.GetProductRequest
+	6,  // 20: mercato.inventory.v1.InventoryService.CreateProduct:input_type -> mercato.inventory.v1.CreateProductRequest
+	8,  // 21: mercato.inventory.v1.InventoryService.UpdateProduct:input_type -> mercato.inventory.v1.UpdateProductRequest
+	10, // 22: mercato.inventory.v1.InventoryService.AdjustStock:input_type -> mercato.inventory.v1.AdjustStockRequest
+	14, // 23: mercato.inventory.v1.InventoryService.ReserveStock:input_type -> mercato.inventory.v1.ReserveStockRequest
+	16, // 24: mercato.inventory.v1.InventoryService.ReleaseStock:input_type -> mercato.inventory.v1.ReleaseStockRequest
+	3,  // 25: mercato.inventory.v1.InventoryService.ListProducts:output_type -> mercato.inventory.v1.ListProductsResponse
+	5,  // 26: mercato.inventory.v1.InventoryService.GetProduct:output_type -> mercato.inventory.v1.GetProductResponse
+	7,  // 27: mercato.inventory.v1.InventoryService.CreateProduct:output_type -> mercato.inventory.v1.CreateProductResponse
+	9,  // 28: mercato.inventory.v1.InventoryService.UpdateProduct:output_type -> mercato.inventory.v1.UpdateProductResponse
+	11, // 29: mercato.inventory.v1.InventoryService.AdjustStock:output_type -> mercato.inventory.v1.AdjustStockResponse
+	15, // 30: mercato.inventory.v1.InventoryService.ReserveStock:output_type -> mercato.inventory.v1.ReserveStockResponse
+	17, // 31: mercato.inventory.v1.InventoryService.ReleaseStock:output_type -> mercato.inventory.v1.ReleaseStockResponse
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_mercato_inventory_v1_inventory_proto_init() }

@@ -381,6 +381,17 @@ export declare type ReservationItem = Message<"mercato.inventory.v1.ReservationI
    * @generated from field: int32 quantity = 2;
    */
   quantity: number;
+
+  /**
+   * The unit price the stock was reserved at: the product's price read in
+   * the transaction that made the reservation, stored with it, so a retried
+   * ReserveStock answers the same prices whatever the product costs now.
+   * Set on every item of a reservation the service answers; ignored in
+   * requests.
+   *
+   * @generated from field: mercato.money.v1.Money unit_price = 3;
+   */
+  unitPrice?: Money | undefined;
 };
 
 /**
@@ -624,8 +635,10 @@ export declare const InventoryService: GenService<{
   },
   /**
    * ReserveStock takes the requested units out of available stock for one
-   * order, all items or none. It is keyed by order_id: calling it again for
-   * the same order returns the existing reservation and moves no stock.
+   * order, all items or none, and answers the unit price of each item, read
+   * in the same transaction (the caller prices the order from it). It is
+   * keyed by order_id: calling it again for the same order returns the
+   * existing reservation, at the prices it was made at, and moves no stock.
    *
    * Errors: not_found when a product does not exist; failed_precondition
    * with one InsufficientStock detail per short item when stock is too low.

@@ -76,8 +76,10 @@ type InventoryServiceClient interface {
 	// detail.
 	AdjustStock(context.Context, *v1.AdjustStockRequest) (*v1.AdjustStockResponse, error)
 	// ReserveStock takes the requested units out of available stock for one
-	// order, all items or none. It is keyed by order_id: calling it again for
-	// the same order returns the existing reservation and moves no stock.
+	// order, all items or none, and answers the unit price of each item, read
+	// in the same transaction (the caller prices the order from it). It is
+	// keyed by order_id: calling it again for the same order returns the
+	// existing reservation, at the prices it was made at, and moves no stock.
 	//
 	// Errors: not_found when a product does not exist; failed_precondition
 	// with one InsufficientStock detail per short item when stock is too low.
@@ -244,8 +246,10 @@ type InventoryServiceHandler interface {
 	// detail.
 	AdjustStock(context.Context, *v1.AdjustStockRequest) (*v1.AdjustStockResponse, error)
 	// ReserveStock takes the requested units out of available stock for one
-	// order, all items or none. It is keyed by order_id: calling it again for
-	// the same order returns the existing reservation and moves no stock.
+	// order, all items or none, and answers the unit price of each item, read
+	// in the same transaction (the caller prices the order from it). It is
+	// keyed by order_id: calling it again for the same order returns the
+	// existing reservation, at the prices it was made at, and moves no stock.
 	//
 	// Errors: not_found when a product does not exist; failed_precondition
 	// with one InsufficientStock detail per short item when stock is too low.
