@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -23,6 +25,20 @@ const (
 	DemoPassword  = "mercato-demo-pass"
 )
 
+// gomaxprocsEnv is GOMAXPROCS for every process of the platform on one machine of cpus cores:
+// half of them (at least one), unless the caller set GOMAXPROCS (which the processes inherit).
+// About ten Go processes share these cores, each by default with as many Ps as the machine has
+// cores; every P without work spins looking for some (stealing, with nanosleeps and futex
+// wakeups), and on 2 cores that spinning cost about a fifth of the CPU of an order (make bench,
+// README "Where an order's cost went"). A deployment gets the same from its CPU limits: Go
+// derives GOMAXPROCS from the container's limit.
+func gomaxprocsEnv(set string, cpus int) []string {
+	if set != "" {
+		return nil
+	}
+	return []string{"GOMAXPROCS=" + strconv.Itoa(max(1, cpus/2))}
+}
+
 // Local is the platform on one machine: binaries from <root>/bin, data under dataDir, listening
 // on addrs. Components whose binary has not been built are left out and listed in missing.
 func Local(root, dataDir string, addrs Addrs) (components []Component, missing []string) {
@@ -37,6 +53,7 @@ func Local(root, dataDir string, addrs Addrs) (components []Component, missing [
 		"SPIFFE_ENDPOINT_SOCKET=unix://" + socket,
 		"NATS_URL=" + NATSURL(addrs),
 	}, addrs.env()...)
+	common = append(common, gomaxprocsEnv(os.Getenv("GOMAXPROCS"), runtime.NumCPU())...)
 	if j, env, ok := jaeger(root); ok { // first: every process exports its spans to it
 		if _, err := os.Stat(j.Path); err == nil {
 			components = append(components, j)

@@ -56,3 +56,38 @@ func TestLocalStorefront(t *testing.T) {
 		t.Errorf("summary does not name the storefront's URL:\n%s", s)
 	}
 }
+
+// Every process gets GOMAXPROCS of half the cores (at least one), unless the launcher's caller
+// chose one, which the processes inherit.
+func TestLocalSharesTheCores(t *testing.T) {
+	for _, tt := range []struct {
+		set  string
+		cpus int
+		want []string
+	}{
+		{"", 1, []string{"GOMAXPROCS=1"}},
+		{"", 2, []string{"GOMAXPROCS=1"}},
+		{"", 8, []string{"GOMAXPROCS=4"}},
+		{"3", 8, nil},
+	} {
+		if got := gomaxprocsEnv(tt.set, tt.cpus); !slices.Equal(got, tt.want) {
+			t.Errorf("gomaxprocsEnv(%q, %d) = %v, want %v", tt.set, tt.cpus, got, tt.want)
+		}
+	}
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "bin", "orders"), nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	addrs, err := LocalAddrs(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GOMAXPROCS", "")
+	components, _ := Local(root, t.TempDir(), addrs)
+	if len(components) != 1 || !slices.ContainsFunc(components[0].Env, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }) {
+		t.Fatalf("components %+v: want orders with GOMAXPROCS in its environment", components)
+	}
+}
