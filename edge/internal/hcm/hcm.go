@@ -17,6 +17,7 @@ import (
 
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
+	"mercato.dev/edge/internal/accesslog"
 	"mercato.dev/edge/internal/jwt"
 	"mercato.dev/edge/internal/reply"
 	"mercato.dev/edge/internal/route"
@@ -38,7 +39,10 @@ type Options struct {
 	Clusters map[string]*upstream.Cluster // by name
 	Keys     *jwt.Keys                    // remote JWKS cache
 	Logger   *slog.Logger
-	Observer Observer
+	// AccessLog, when set, writes the access lines (the same record, encoded without slog and
+	// buffered); nil: they go through Logger at info level.
+	AccessLog *accesslog.Logger
+	Observer  Observer
 }
 
 // Manager is one compiled HttpConnectionManager.
@@ -56,6 +60,7 @@ type Manager struct {
 	requestID bool
 	proxy     *httputil.ReverseProxy
 	logger    *slog.Logger
+	access    *accesslog.Logger
 	obs       Observer
 	tracing   *tracing // nil: no spans
 }
@@ -78,6 +83,7 @@ func New(m *hcmv3.HttpConnectionManager, opts Options) (*Manager, error) {
 		clusters:   opts.Clusters,
 		requestID:  m.GetGenerateRequestId() == nil || m.GetGenerateRequestId().GetValue(),
 		logger:     opts.Logger,
+		access:     opts.AccessLog,
 		obs:        opts.Observer,
 	}
 	if d := m.GetCommonHttpProtocolOptions().GetIdleTimeout(); d != nil {
@@ -132,6 +138,7 @@ func unsupported(m *hcmv3.HttpConnectionManager) error {
 
 // ServeHTTP handles one downstream request.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	growStack()
 	start := time.Now()
 	if m.StreamIdleTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
 		r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: m.StreamIdleTimeout}
