@@ -12,6 +12,7 @@ import (
 
 	"mercato.dev/edge"
 	"mercato.dev/edge/devcert"
+	"mercato.dev/edge/internal/accesslog"
 	"mercato.dev/edge/internal/devedge"
 	"mercato.dev/services/kit/config"
 	"mercato.dev/services/kit/debug"
@@ -126,11 +127,20 @@ func serve(ctx context.Context, s settings) error {
 	metrics := telemetry.NewMetrics()
 	metrics.BuildInfo("edge")
 	metrics.WatchSVID(src)
+	// Access lines (info) are buffered and reach stderr every accesslog.FlushInterval, and on
+	// return; every other record is written at once. A crash loses the buffered lines.
+	var access *accesslog.Logger
+	if s.LogLevel <= slog.LevelInfo {
+		buf := accesslog.NewBuffered(os.Stderr, accesslog.FlushInterval)
+		defer func() { _ = buf.Close() }()
+		access = accesslog.New(buf, "edge")
+	}
 	e, err := devedge.New(devedge.Options{
 		Source:       src,
 		XDSAddr:      s.XDSAddr,
 		AdminAddr:    s.AdminAddr,
 		Logger:       logger,
+		AccessLog:    access,
 		Metrics:      metrics,
 		DrainTimeout: s.DrainTimeout,
 	})

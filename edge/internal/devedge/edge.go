@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"mercato.dev/edge/internal/accesslog"
 	"mercato.dev/edge/internal/hcm"
 	"mercato.dev/edge/internal/jwt"
 	"mercato.dev/edge/internal/listener"
@@ -38,12 +39,13 @@ import (
 
 // Options configure an Edge. Zero values take the defaults in brackets.
 type Options struct {
-	Source       identity.Source // the edge's SVID and trust bundle (required)
-	XDSAddr      string          // the control plane's ADS address [127.0.0.1:18000]
-	XDSID        spiffeid.ID     // the SPIFFE ID the control plane must present [spiffe://mercato.local/xds]
-	NodeID       string          // [edge]
-	AdminAddr    string          // health, readiness, metrics [127.0.0.1:9900]
-	Logger       *slog.Logger    // [discard]
+	Source       identity.Source   // the edge's SVID and trust bundle (required)
+	XDSAddr      string            // the control plane's ADS address [127.0.0.1:18000]
+	XDSID        spiffeid.ID       // the SPIFFE ID the control plane must present [spiffe://mercato.local/xds]
+	NodeID       string            // [edge]
+	AdminAddr    string            // health, readiness, metrics [127.0.0.1:9900]
+	Logger       *slog.Logger      // [discard]
+	AccessLog    *accesslog.Logger // the access lines [through Logger, at info level]
 	Metrics      *telemetry.Metrics
 	DrainTimeout time.Duration // how long shutdown waits for in-flight requests [20s]
 }
@@ -253,7 +255,7 @@ func (e *Edge) build(res resources) (*config, map[string]*listener.Spec, error) 
 		if listener.IsAPIListener(l) {
 			continue // a proxyless gRPC listener: not the edge's
 		}
-		spec, err := listener.Parse(l, hcm.Options{Routes: routes, Clusters: cfg.clusters, Keys: e.keys, Logger: e.opts.Logger, Observer: e.metrics})
+		spec, err := listener.Parse(l, hcm.Options{Routes: routes, Clusters: cfg.clusters, Keys: e.keys, Logger: e.opts.Logger, AccessLog: e.opts.AccessLog, Observer: e.metrics})
 		if errors.Is(err, hcm.ErrWarming) {
 			e.opts.Logger.Info("listener warming: waiting for its route configuration", "listener", name)
 			continue

@@ -32,6 +32,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"mercato.dev/edge/devcert"
+	"mercato.dev/edge/internal/accesslog"
 	"mercato.dev/edge/internal/devedge"
 	"mercato.dev/services/kit/authz"
 	"mercato.dev/services/kit/identity"
@@ -187,7 +188,7 @@ func (h *harness) start(c config) {
 	logger := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e, err := devedge.New(devedge.Options{
 		Source: h.env.Source(h.t, identity.Edge), XDSAddr: h.ads, AdminAddr: "127.0.0.1:0",
-		Logger: logger, DrainTimeout: 2 * time.Second,
+		Logger: logger, AccessLog: accesslog.New(h.logs, "edge"), DrainTimeout: 2 * time.Second,
 	})
 	if err != nil {
 		h.t.Fatal(err)

@@ -2,6 +2,7 @@ package devedge
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 type metrics struct {
 	*flagMetrics
 	requests  *prometheus.HistogramVec
+	observers sync.Map // requestKey → prometheus.Observer: the labels hashed once, not per request
 	overflows *prometheus.CounterVec
 	retries   *prometheus.CounterVec
 	ejections *prometheus.CounterVec
@@ -57,8 +59,18 @@ func newMetrics(m *telemetry.Metrics) *metrics {
 	return mt
 }
 
+type requestKey struct {
+	cluster string
+	status  int
+}
+
 func (m *metrics) Request(cluster string, status int, elapsed time.Duration) {
-	m.requests.WithLabelValues(cluster, strconv.Itoa(status)).Observe(elapsed.Seconds())
+	k := requestKey{cluster, status}
+	o, ok := m.observers.Load(k)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(k, m.requests.WithLabelValues(cluster, strconv.Itoa(status)))
+	}
+	o.(prometheus.Observer).Observe(elapsed.Seconds())
 }
 
 func (m *metrics) Overflow(cluster, breaker string) {

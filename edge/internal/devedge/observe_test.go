@@ -41,7 +41,8 @@ func TestAccessLogAndResponseFlags(t *testing.T) {
 	}
 	ok, notFound := lines[0], lines[1]
 	if ok["path"] != inventory+"GetProduct" || ok["status"] != 200.0 || ok["response_flags"] != "-" ||
-		ok["upstream_cluster"] != "inventory" || ok["request_id"] == "" || ok["duration_ms"] == nil {
+		ok["upstream_cluster"] != "inventory" || ok["request_id"] == "" || ok["duration_ms"] == nil ||
+		ok["service"] != "edge" || ok["level"] != "INFO" || ok["time"] == nil {
 		t.Errorf("access line of a routed call: %v", ok)
 	}
 	if notFound["status"] != 404.0 || notFound["response_flags"] != "NR" || notFound["method"] != "POST" {

@@ -13,10 +13,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httputil"
+	"sync"
 	"time"
 
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
+	"mercato.dev/edge/internal/accesslog"
 	"mercato.dev/edge/internal/jwt"
 	"mercato.dev/edge/internal/reply"
 	"mercato.dev/edge/internal/route"
@@ -38,7 +40,10 @@ type Options struct {
 	Clusters map[string]*upstream.Cluster // by name
 	Keys     *jwt.Keys                    // remote JWKS cache
 	Logger   *slog.Logger
-	Observer Observer
+	// AccessLog, when set, writes the access lines (the same record, encoded without slog and
+	// buffered); nil: they go through Logger at info level.
+	AccessLog *accesslog.Logger
+	Observer  Observer
 }
 
 // Manager is one compiled HttpConnectionManager.
@@ -56,6 +61,7 @@ type Manager struct {
 	requestID bool
 	proxy     *httputil.ReverseProxy
 	logger    *slog.Logger
+	access    *accesslog.Logger
 	obs       Observer
 	tracing   *tracing // nil: no spans
 }
@@ -78,6 +84,7 @@ func New(m *hcmv3.HttpConnectionManager, opts Options) (*Manager, error) {
 		clusters:   opts.Clusters,
 		requestID:  m.GetGenerateRequestId() == nil || m.GetGenerateRequestId().GetValue(),
 		logger:     opts.Logger,
+		access:     opts.AccessLog,
 		obs:        opts.Observer,
 	}
 	if d := m.GetCommonHttpProtocolOptions().GetIdleTimeout(); d != nil {
@@ -132,9 +139,12 @@ func unsupported(m *hcmv3.HttpConnectionManager) error {
 
 // ServeHTTP handles one downstream request.
 func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	growStack()
 	start := time.Now()
 	if m.StreamIdleTimeout > 0 && r.Body != nil && r.Body != http.NoBody {
-		r.Body = &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: m.StreamIdleTimeout}
+		b := &idleBody{ReadCloser: r.Body, rc: http.NewResponseController(w), idle: m.StreamIdleTimeout}
+		defer b.stop()
+		r.Body = b
 	}
 	r, span := m.begin(r)
 	x := &exchange{w: &responseWriter{ResponseWriter: w}, r: r, route: m.table.Lookup(r), m: m}
@@ -166,15 +176,54 @@ func (x *exchange) reply(rep reply.Reply) { x.m.replies.Write(x.w, x.r, rep) }
 
 // idleBody resets a request whose body stalls longer than the stream idle timeout: each read
 // must complete within it.
+//
+// A timer of its own, reset before each read, sets the read deadline in the past when it fires
+// (the pending read fails at once with os.ErrDeadlineExceeded). Setting a future deadline on
+// every read instead costs an HTTP/2 request a message to its connection's serve loop, and a
+// timer there, per read.
 type idleBody struct {
 	io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
+
+	mu    sync.Mutex
+	timer *time.Timer
+	done  bool // EOF, error, or the handler returned: no read to watch
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
-	return b.ReadCloser.Read(p)
+	b.mu.Lock()
+	if !b.done {
+		if b.timer == nil {
+			b.timer = time.AfterFunc(b.idle, b.expire)
+		} else {
+			b.timer.Reset(b.idle)
+		}
+	}
+	b.mu.Unlock()
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.stop() // nothing more to read
+	}
+	return n, err
+}
+
+func (b *idleBody) expire() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.done { // never after the handler returned: its response writer is gone
+		_ = b.rc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// stop disarms the timer for good.
+func (b *idleBody) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done = true
+	if b.timer != nil {
+		b.timer.Stop()
+	}
 }
 
 // perFilter returns the route's config for the filter named name (nil when none).

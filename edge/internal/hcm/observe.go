@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"mercato.dev/edge/internal/accesslog"
 	"mercato.dev/edge/internal/upstream"
 )
 
@@ -65,7 +66,7 @@ func (t *tracing) start(r *http.Request) (*http.Request, trace.Span) {
 		return r, nil
 	}
 	prop := otel.GetTextMapPropagator()
-	ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx := prop.Extract(r.Context(), headerCarrier(r.Header))
 	if !trace.SpanContextFromContext(ctx).IsValid() && rand.Float64()*100 >= t.percent {
 		ctx = trace.ContextWithSpanContext(ctx, unsampledRoot())
 	}
@@ -75,9 +76,39 @@ func (t *tracing) start(r *http.Request) (*http.Request, trace.Span) {
 			attribute.String("url.path", r.URL.Path),
 			attribute.String("network.protocol.version", r.Proto),
 		))
-	prop.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	prop.Inject(ctx, headerCarrier(r.Header))
 	return r.WithContext(ctx), span
 }
+
+// headerCarrier is propagation.HeaderCarrier without canonicalising the W3C keys on every
+// call (http.Header.Get("traceparent") allocates "Traceparent" each time).
+type headerCarrier http.Header
+
+func canonical(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
+	}
+	return http.CanonicalHeaderKey(key)
+}
+
+func (c headerCarrier) Get(key string) string {
+	if v := c[canonical(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (c headerCarrier) Set(key, value string) { c[canonical(key)] = []string{value} }
+
+func (c headerCarrier) Keys() []string { return propagation.HeaderCarrier(c).Keys() }
+
+// Values lets the W3C propagator join a tracestate sent in several header lines.
+func (c headerCarrier) Values(key string) []string { return c[canonical(key)] }
 
 // unsampledRoot is a fresh, unsampled trace context: the SDK's parent-based sampler follows
 // it, so the request is traced by ID (logs, propagation) but not recorded.
@@ -132,7 +163,14 @@ func (m *Manager) observe(x *exchange, span trace.Span, start time.Time) {
 		}
 		span.End()
 	}
-	if m.logger.Enabled(x.r.Context(), slog.LevelInfo) {
+	if m.access != nil {
+		m.access.Log(&accesslog.Record{
+			Time: time.Now(), Method: x.r.Method, Path: x.r.URL.Path, Protocol: x.r.Proto, Status: status,
+			ResponseFlags: orDash(flag), UpstreamCluster: cluster,
+			DurationMS: float64(elapsed.Microseconds()) / 1000, RequestID: x.r.Header.Get("X-Request-Id"),
+			Downstream: x.r.RemoteAddr, UserAgent: x.r.UserAgent(), Span: trace.SpanContextFromContext(x.r.Context()),
+		})
+	} else if m.logger.Enabled(x.r.Context(), slog.LevelInfo) {
 		m.logger.LogAttrs(x.r.Context(), slog.LevelInfo, "access",
 			slog.String("method", x.r.Method), slog.String("path", x.r.URL.Path),
 			slog.String("protocol", x.r.Proto), slog.Int("status", status),

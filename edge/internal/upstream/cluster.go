@@ -23,7 +23,7 @@ const maxRetryBody = 1 << 20
 type Cluster struct {
 	Settings  *Settings
 	st        *state
-	transport *http.Transport
+	transport transport
 	hosts     []*host
 	obs       Observer
 }

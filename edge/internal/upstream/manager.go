@@ -11,7 +11,6 @@
 package upstream
 
 import (
-	"net/http"
 	"slices"
 	"sync"
 
@@ -83,7 +82,7 @@ func (m *Manager) Build(settings map[string]*Settings, endpoints map[string][]En
 func (m *Manager) Commit(clusters map[string]*Cluster) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var retired []*http.Transport
+	var retired []transport
 	for name, st := range m.states {
 		c, ok := clusters[name]
 		if !ok {

@@ -1,7 +1,6 @@
 package upstream
 
 import (
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,8 +15,8 @@ type state struct {
 	ejectMu                         sync.Mutex // serialises ejection decisions
 	mu                              sync.Mutex
 	hosts                           map[string]*hostState
-	transport                       *http.Transport // guarded by Manager.mu
-	settings                        *Settings       // guarded by Manager.mu
+	transport                       transport // guarded by Manager.mu
+	settings                        *Settings // guarded by Manager.mu
 }
 
 func newState(name string) *state {

@@ -11,15 +11,38 @@ import (
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
+	"golang.org/x/net/http2"
 
 	"mercato.dev/services/kit/identity"
 )
 
+// transport is a cluster's connection pool.
+type transport interface {
+	RoundTrip(*http.Request) (*http.Response, error)
+	CloseIdleConnections()
+}
+
 // newTransport is the connection pool of a cluster: mutual TLS with the edge's SVID, the server
 // verified against the trust bundle and the cluster's SPIFFE IDs (go-spiffe), HTTP/2 when the
 // cluster says so. No response is decompressed or otherwise touched: the edge is a proxy.
-func newTransport(src identity.Source, s *Settings, st *state) *http.Transport {
+//
+// An HTTP/2 cluster uses golang.org/x/net/http2's Transport, whose pool dials an endpoint once
+// and lets the requests that arrive meanwhile wait for that connection, as Envoy's pending
+// requests do; net/http's Transport dials once per waiting request (a burst of full mTLS
+// handshakes when a cluster starts under load) and keeps the extra connections idle.
+func newTransport(src identity.Source, s *Settings, st *state) transport {
 	d := &dialer{tls: clientTLS(src, s), timeout: s.ConnectTimeout, st: st}
+	if s.HTTP2 {
+		return &http2.Transport{
+			DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+				return d.dial(ctx, network, addr)
+			},
+			DisableCompression: true,
+			IdleConnTimeout:    s.IdleTimeout,
+			ReadIdleTimeout:    30 * time.Second,
+			PingTimeout:        15 * time.Second,
+		}
+	}
 	return &http.Transport{
 		DialTLSContext:      d.dial,
 		ForceAttemptHTTP2:   s.HTTP2,
@@ -68,7 +91,9 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	if !tryAcquire(&d.st.conns, d.st.maxConns.Load()) {
 		return nil, &Overflow{Cluster: d.st.name, Breaker: "max_connections"}
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	// The connection outlives the request that happened to start the dial (an HTTP/2 dial is
+	// shared by every request waiting for it): only connect_timeout bounds it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.timeout)
 	defer cancel()
 	raw, err := (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext(ctx, network, addr)
 	if err != nil {
