@@ -42,22 +42,17 @@ func New(client *ent.Client, opts ...Option) *Store {
 	return s
 }
 
-// Create inserts p unless its order has a payment. The order_id unique index settles a race:
-// the loser rolls back and returns the winner's payment, created false.
+// Create inserts p unless its order has a payment, in which case it returns that payment,
+// created false. It inserts first: the order_id unique index refuses a second payment for the
+// order (a retry, or a concurrent call that committed first), the transaction rolls back, and
+// the payment that is there is read. A first call, by far the most common, costs one statement
+// less than looking first.
 func (s *Store) Create(ctx context.Context, p payment.Payment) (payment.Payment, bool, error) {
 	var (
 		out     payment.Payment
 		created bool
 	)
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
-		existing, err := tx.Payment.Query().Where(entpayment.OrderID(p.OrderID)).Only(ctx)
-		if err == nil {
-			out = toPayment(existing)
-			return nil
-		}
-		if !ent.IsNotFound(err) {
-			return err
-		}
 		row, err := tx.Payment.Create().
 			SetID(p.ID).SetOrderID(p.OrderID).SetCustomerID(p.CustomerID).
 			SetAmountMinor(p.Amount.AmountMinor).SetCurrency(p.Amount.Currency).
@@ -73,7 +68,7 @@ func (s *Store) Create(ctx context.Context, p payment.Payment) (payment.Payment,
 	if created && err == nil {
 		s.notify()
 	}
-	if isUnique(err) { // a concurrent call for the same order committed first
+	if isUnique(err) { // the order has its payment: a retry, or a concurrent call that won
 		out, err = s.ByOrder(ctx, p.OrderID)
 		created = false
 	}
