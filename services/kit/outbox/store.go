@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,8 +47,12 @@ type SQLStore struct {
 	db       *sql.DB
 	postgres bool
 	table    string
-	claimSQL string
 	now      func() time.Time
+
+	claimPending, claimExpired string // statements: see claimSQL
+
+	mu          sync.Mutex
+	nextExpired time.Time // when Claim next looks for expired leases
 }
 
 var _ Store = (*SQLStore)(nil)
@@ -69,23 +74,28 @@ func NewSQLStore(db *sql.DB, dialect string, table string) (*SQLStore, error) {
 	default:
 		return nil, fmt.Errorf("outbox: unsupported SQL dialect %q (want sqlite3 or postgres)", dialect)
 	}
-	s.claimSQL = s.claimQuery()
+	s.claimPending = s.claimSQL(`status = 'pending'`)
+	s.claimExpired = s.claimSQL(`status = 'claimed' AND claimed_until < ` + s.arg(4))
 	return s, nil
 }
 
-// Claim implements Store in one UPDATE … RETURNING statement (its own transaction): the rows
-// whose lease has expired (a crashed relay's, normally none), then pending rows, up to limit in
-// all, each part an ordered scan of the (status, create_time) index. On PostgreSQL the rows are
-// selected FOR UPDATE SKIP LOCKED, so concurrent relays claim disjoint batches without waiting
-// for each other; on SQLite the statement takes the write lock, which serializes the relays.
-// (Two statements in an explicit transaction cost about twice as much per batch, and batches
-// are small under steady load: an event or two.)
+// Claim implements Store. Expired leases exist only after a relay crashed or stalled, so they
+// are looked for at most every quarter lease (and on the first claim): then in one transaction
+// of two UPDATE … RETURNING statements, the expired rows first, then pending ones up to limit.
+// Otherwise a claim is one statement, pending rows only. Each is an ordered scan of the
+// (status, create_time) index. On PostgreSQL the rows are selected FOR UPDATE SKIP LOCKED, so
+// concurrent relays claim disjoint batches without waiting for each other; on SQLite the write
+// lock serializes the relays. (Both parts in one statement, a UNION ALL under one LIMIT, cost
+// SQLite a recompilation on every call: 284 µs against 72 for the pending part alone.)
 func (s *SQLStore) Claim(ctx context.Context, owner string, limit int, lease time.Duration) ([]Event, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	now := s.now()
-	rows, err := s.db.QueryContext(ctx, s.claimSQL, owner, now.Add(lease), limit, now)
+	if s.expiredDue(now, lease) {
+		return s.claimWithExpired(ctx, owner, limit, lease, now)
+	}
+	rows, err := s.db.QueryContext(ctx, s.claimPending, owner, now.Add(lease), limit)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: claim: %w", err)
 	}
@@ -93,26 +103,70 @@ func (s *SQLStore) Claim(ctx context.Context, owner string, limit int, lease tim
 	if err != nil {
 		return nil, fmt.Errorf("outbox: claim: %w", err)
 	}
-	// RETURNING gives no order: publish oldest first.
-	slices.SortFunc(evs, func(a, b Event) int { return a.CreateTime.Compare(b.CreateTime) })
+	sortByCreation(evs)
 	return evs, nil
 }
 
-// claimQuery leases to owner ($1) until $2 at most $3 rows: expired claims (claimed_until
-// before $4) first, then pending rows, each oldest first.
-func (s *SQLStore) claimQuery() string {
+// expiredDue reports whether a claim at now should look for expired leases, and if so takes
+// the turn: the first claim, then at most every quarter of the lease.
+func (s *SQLStore) expiredDue(now time.Time, lease time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.nextExpired.IsZero() && now.Before(s.nextExpired) {
+		return false
+	}
+	s.nextExpired = now.Add(lease / 4)
+	return true
+}
+
+// claimWithExpired claims expired leases, then pending rows up to limit, in one transaction.
+func (s *SQLStore) claimWithExpired(ctx context.Context, owner string, limit int, lease time.Duration, now time.Time) ([]Event, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	rows, err := tx.QueryContext(ctx, s.claimExpired, owner, now.Add(lease), limit, now)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: claim expired: %w", err)
+	}
+	evs, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: claim expired: %w", err)
+	}
+	if len(evs) < limit {
+		rows, err := tx.QueryContext(ctx, s.claimPending, owner, now.Add(lease), limit-len(evs))
+		if err != nil {
+			return nil, fmt.Errorf("outbox: claim pending: %w", err)
+		}
+		pending, err := scanEvents(rows)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: claim pending: %w", err)
+		}
+		evs = append(evs, pending...)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("outbox: claim: %w", err)
+	}
+	sortByCreation(evs)
+	return evs, nil
+}
+
+// claimSQL leases to owner ($1) until $2 the $3 oldest rows matching where (whose own
+// arguments follow).
+func (s *SQLStore) claimSQL(where string) string {
 	lock := ""
 	if s.postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	part := func(alias, where string) string {
-		return `SELECT id FROM (SELECT id FROM ` + s.table + ` WHERE ` + where +
-			` ORDER BY create_time LIMIT ` + s.arg(3) + lock + `) AS ` + alias
-	}
 	return `UPDATE ` + s.table + ` SET status = 'claimed', claimed_by = ` + s.arg(1) + `, claimed_until = ` + s.arg(2) +
-		`, attempts = attempts + 1 WHERE id IN (SELECT id FROM (` +
-		part("expired", `status = 'claimed' AND claimed_until < `+s.arg(4)) + ` UNION ALL ` + part("pending", `status = 'pending'`) +
-		`) AS claimable LIMIT ` + s.arg(3) + `) RETURNING id, subject, payload, headers, create_time`
+		`, attempts = attempts + 1 WHERE id IN (SELECT id FROM ` + s.table + ` WHERE ` + where +
+		` ORDER BY create_time LIMIT ` + s.arg(3) + lock + `) RETURNING id, subject, payload, headers, create_time`
+}
+
+// sortByCreation puts events oldest first: RETURNING gives no order.
+func sortByCreation(evs []Event) {
+	slices.SortFunc(evs, func(a, b Event) int { return a.CreateTime.Compare(b.CreateTime) })
 }
 
 // MarkSent implements Store.
