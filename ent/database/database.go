@@ -36,6 +36,7 @@ const (
 type DB struct {
 	db      *sql.DB // every write; all of PostgreSQL
 	read    *sql.DB // SQLite's read connections; db elsewhere
+	ckpt    *checkpointer
 	dialect string
 }
 
@@ -61,10 +62,14 @@ func (d *DB) Driver() dialect.Driver {
 
 // Close closes the pools.
 func (d *DB) Close() error {
-	if d.read != d.db {
-		return errors.Join(d.read.Close(), d.db.Close())
+	var err error
+	if d.ckpt != nil {
+		err = d.ckpt.close()
 	}
-	return d.db.Close()
+	if d.read != d.db {
+		return errors.Join(err, d.read.Close(), d.db.Close())
+	}
+	return errors.Join(err, d.db.Close())
 }
 
 // splitDriver sends SELECT queries outside transactions to the read pool and everything else
@@ -130,6 +135,13 @@ func Open(ctx context.Context, url string, migrations Migrations, opts ...Option
 	if t.readDSN != "" {
 		if d.read, err = t.openRead(); err != nil {
 			return nil, errors.Join(err, db.Close())
+		}
+		log := o.logger
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		if d.ckpt, err = startCheckpointer(t, log); err != nil {
+			return nil, errors.Join(err, d.read.Close(), db.Close())
 		}
 	}
 	return d, nil

@@ -107,6 +107,11 @@ func TestSQLiteSettings(t *testing.T) {
 			}
 		}
 	}
+	// The write connection leaves checkpoints to the background checkpointer up to 16,384 pages.
+	var pages string
+	if err := db.SQL().QueryRowContext(t.Context(), "PRAGMA wal_autocheckpoint").Scan(&pages); err != nil || pages != "16384" {
+		t.Errorf("write pool: PRAGMA wal_autocheckpoint = %q (%v), want 16384", pages, err)
+	}
 	if db.SQL().Stats().MaxOpenConnections != 1 {
 		t.Errorf("write pool allows %d connections, want 1", db.SQL().Stats().MaxOpenConnections)
 	}

@@ -31,10 +31,14 @@ func (t target) String() string { return t.display }
 // is durable against a process crash at once and against a power cut from the next checkpoint
 // on (see the README, "Durability"). Read connections are query_only and open deferred
 // (snapshot) transactions.
+//
+// The WAL is checkpointed in the background (see checkpointer); the write connection checkpoints
+// by itself only past sqliteAutoCheckpoint pages (64 MiB of WAL at 4 KiB pages).
 const (
-	sqliteCommon = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	sqliteWrite  = sqliteCommon + "&_txlock=immediate"
-	sqliteRead   = sqliteCommon + "&_pragma=query_only(1)"
+	sqliteAutoCheckpoint = "16384"
+	sqliteCommon         = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	sqliteWrite          = sqliteCommon + "&_txlock=immediate&_pragma=wal_autocheckpoint(" + sqliteAutoCheckpoint + ")"
+	sqliteRead           = sqliteCommon + "&_pragma=query_only(1)"
 )
 
 func parseURL(raw string) (target, error) {

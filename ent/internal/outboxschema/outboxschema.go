@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
 	"github.com/google/uuid"
+
+	"mercato.dev/ent/internal/ids"
 )
 
 // Mixin holds the fields and indexes of an OutboxEvent schema.
@@ -22,7 +24,7 @@ type Mixin struct {
 // Fields of an outbox event.
 func (Mixin) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable().
+		field.UUID("id", uuid.UUID{}).Default(ids.New).Immutable().
 			Comment("Event ID, published as Nats-Msg-Id and used by consumers for deduplication."),
 		field.String("subject").NotEmpty().MaxLen(255).Immutable().
 			Comment("JetStream subject the event is published to."),

@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
 	"github.com/google/uuid"
+
+	"mercato.dev/ent/internal/ids"
 )
 
 // Reservation is stock held for an order. It is keyed by (order, product), so a retried
@@ -26,7 +28,7 @@ func (Reservation) Mixin() []ent.Mixin {
 // Fields of the Reservation.
 func (Reservation) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+		field.UUID("id", uuid.UUID{}).Default(ids.New).Immutable(),
 		field.UUID("order_id", uuid.UUID{}).Immutable(),
 		field.UUID("product_id", uuid.UUID{}).Immutable(),
 		field.Int64("quantity").Positive().Immutable(),

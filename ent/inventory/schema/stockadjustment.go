@@ -7,6 +7,8 @@ import (
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
 	"github.com/google/uuid"
+
+	"mercato.dev/ent/internal/ids"
 )
 
 // StockAdjustment records an administrative change of a product's stock (a delivery, a count).
@@ -22,7 +24,7 @@ func (StockAdjustment) Mixin() []ent.Mixin {
 // Fields of the StockAdjustment.
 func (StockAdjustment) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+		field.UUID("id", uuid.UUID{}).Default(ids.New).Immutable(),
 		field.UUID("product_id", uuid.UUID{}).Immutable(),
 		field.Int64("delta").Immutable().
 			Comment("Units added (positive) or removed (negative)."),

@@ -7,6 +7,8 @@ import (
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
 	"github.com/google/uuid"
+
+	"mercato.dev/ent/internal/ids"
 )
 
 // Notification is the record of one message sent to a customer (the stand-in for an email),
@@ -23,7 +25,7 @@ func (Notification) Mixin() []ent.Mixin {
 // Fields of the Notification.
 func (Notification) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+		field.UUID("id", uuid.UUID{}).Default(ids.New).Immutable(),
 		field.UUID("event_id", uuid.UUID{}).Unique().Immutable().
 			Comment("The consumed event's ID (its Nats-Msg-Id)."),
 		field.UUID("customer_id", uuid.UUID{}).Immutable(),

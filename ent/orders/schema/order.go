@@ -10,6 +10,8 @@ import (
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
 	"github.com/google/uuid"
+
+	"mercato.dev/ent/internal/ids"
 )
 
 // Order is a customer's order and the state of the saga that carries it out. The saga is
@@ -26,7 +28,7 @@ func (Order) Mixin() []ent.Mixin {
 // Fields of the Order.
 func (Order) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+		field.UUID("id", uuid.UUID{}).Default(ids.New).Immutable(),
 		field.UUID("customer_id", uuid.UUID{}).Immutable(),
 		field.String("idempotency_key").NotEmpty().MaxLen(255).Immutable().
 			Comment("Client-chosen key, unique per customer: a retried CreateOrder finds this order."),

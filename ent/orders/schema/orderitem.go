@@ -8,6 +8,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"github.com/google/uuid"
+
+	"mercato.dev/ent/internal/ids"
 )
 
 // OrderItem is one line of an order, priced when the order was placed. A product appears once
@@ -19,7 +21,7 @@ type OrderItem struct {
 // Fields of the OrderItem.
 func (OrderItem) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+		field.UUID("id", uuid.UUID{}).Default(ids.New).Immutable(),
 		field.UUID("order_id", uuid.UUID{}).Immutable(),
 		field.UUID("product_id", uuid.UUID{}).Immutable(),
 		field.Int64("quantity").Positive().Immutable(),

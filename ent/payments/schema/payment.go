@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
 	"github.com/google/uuid"
+
+	"mercato.dev/ent/internal/ids"
 )
 
 // Payment is the authorization of an order's amount. There is at most one per order, so a
@@ -25,7 +27,7 @@ func (Payment) Mixin() []ent.Mixin {
 // Fields of the Payment.
 func (Payment) Fields() []ent.Field {
 	return []ent.Field{
-		field.UUID("id", uuid.UUID{}).Default(uuid.New).Immutable(),
+		field.UUID("id", uuid.UUID{}).Default(ids.New).Immutable(),
 		field.UUID("order_id", uuid.UUID{}).Unique().Immutable(),
 		field.UUID("customer_id", uuid.UUID{}).Immutable(),
 		field.Int64("amount_minor").NonNegative().Immutable().

@@ -46,21 +46,36 @@ func (rt *Runtime) Broker() (*nats.Conn, jetstream.JetStream, error) {
 	return nc, js, nil
 }
 
+// RelayOption tunes StartOutboxRelay.
+type RelayOption func(*relayOptions)
+
+type relayOptions struct{ linger time.Duration }
+
+// DefaultLinger sets the service's relay linger when <SERVICE>_OUTBOX_LINGER is unset: longer
+// than 5 ms for a service whose events nobody waits for in a request's time.
+func DefaultLinger(d time.Duration) RelayOption {
+	return func(o *relayOptions) { o.linger = d }
+}
+
 // StartOutboxRelay runs the relay of the service's transactional outbox (the outbox_events table
 // of db) as a background loop, once the streams the service owns exist (events.StreamsOf). The broker is not a readiness
 // condition for a producer: the outbox holds events while it is away, so the service keeps
 // serving; its state shows in events_broker_connected and the outbox backlog metrics.
 // <SERVICE>_OUTBOX_LEASE (default 30s, at least 2s) bounds how long a crashed relay's claimed
-// rows wait before another replica publishes them. <SERVICE>_OUTBOX_LINGER (default 5ms, 0 for
-// none, at most 1s) is how long the relay, woken by a commit, waits for more events to publish
-// in the same batch: each batch costs two statements whatever its size, so under load a longer
-// linger costs less CPU per event, for that much more latency.
-func (rt *Runtime) StartOutboxRelay(db *database.DB) (*outbox.Relay, error) {
+// rows wait before another replica publishes them. <SERVICE>_OUTBOX_LINGER (default 5ms, or the
+// service's DefaultLinger; 0 for none, at most 1s) is how long the relay, woken by a commit,
+// waits for more events to publish in the same batch: each batch costs two statements whatever
+// its size, so under load a longer linger costs less CPU per event, for that much more latency.
+func (rt *Runtime) StartOutboxRelay(db *database.DB, opts ...RelayOption) (*outbox.Relay, error) {
+	o := relayOptions{linger: 5 * time.Millisecond}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	lease, err := config.Duration(rt.Getenv, config.Var(rt.Config.Name, "OUTBOX_LEASE"), 30*time.Second)
 	if err != nil || lease < 2*time.Second {
 		return nil, fmt.Errorf("%s: want a duration of 2s or more (%v)", config.Var(rt.Config.Name, "OUTBOX_LEASE"), err)
 	}
-	linger, err := config.Duration(rt.Getenv, config.Var(rt.Config.Name, "OUTBOX_LINGER"), 5*time.Millisecond)
+	linger, err := config.Duration(rt.Getenv, config.Var(rt.Config.Name, "OUTBOX_LINGER"), o.linger)
 	if err != nil || linger < 0 || linger > time.Second {
 		return nil, fmt.Errorf("%s: want a duration from 0 to 1s (%v)", config.Var(rt.Config.Name, "OUTBOX_LINGER"), err)
 	}

@@ -35,7 +35,7 @@ func (s *Service) Record(ctx context.Context, n Notification) (created bool, err
 		return false, err
 	}
 	if n.ID == uuid.Nil {
-		n.ID = uuid.New()
+		n.ID = uuid.Must(uuid.NewV7()) // time-ordered: appended to the index (ent/internal/ids)
 	}
 	// UTC and microseconds: the precision both SQLite and PostgreSQL keep exactly, so page
 	// tokens built from stored times compare as the database does.

@@ -59,7 +59,7 @@ func New(r Request, now time.Time, lease Lease) Order {
 	}
 	slices.SortFunc(items, func(a, b Item) int { return strings.Compare(a.ProductID.String(), b.ProductID.String()) })
 	return Order{
-		ID:             uuid.New(),
+		ID:             uuid.Must(uuid.NewV7()), // time-ordered: appended to the index (ent/internal/ids)
 		CustomerID:     r.CustomerID,
 		IdempotencyKey: r.IdempotencyKey,
 		RequestHash:    r.Hash(),

@@ -35,7 +35,10 @@ type Payments struct {
 }
 
 // New returns the use cases on store.
-func New(store Store) *Payments { return &Payments{store: store, newID: uuid.New} }
+func New(store Store) *Payments { return &Payments{store: store, newID: newV7} }
+
+// newV7 is a time-ordered payment ID: appended to the index (see ent/internal/ids).
+func newV7() uuid.UUID { return uuid.Must(uuid.NewV7()) }
 
 // Authorize decides the order's payment once: a later call for the same order returns the
 // first payment, whatever its status, and one with another amount or customer is refused.
