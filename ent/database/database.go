@@ -128,7 +128,7 @@ func Open(ctx context.Context, url string, migrations Migrations, opts ...Option
 	if err != nil {
 		return nil, err
 	}
-	if err := t.migrate(ctx, db, migrations, o.logger); err != nil {
+	if err := t.migrateRetrying(ctx, db, migrations, o.logger); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
 	d := &DB{db: db, read: db, dialect: t.dialect}

@@ -6,11 +6,32 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"entgo.io/ent/dialect"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
+
+// migrateRetrying is migrate, tried again while SQLite answers busy without waiting, for up to
+// 30 s. SQLite does so when connections open a fresh database together: turning it to WAL needs
+// the database to itself, and that wait bypasses the busy timeout. Each try takes the
+// migration lock anew, and a migration is applied in a transaction with its version row, so
+// one refused part-way is applied whole by the next try.
+func (t target) migrateRetrying(ctx context.Context, db *sql.DB, migrations Migrations, logger *slog.Logger) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+		err := t.migrate(ctx, db, migrations, logger)
+		if err == nil || t.dialect != dialect.SQLite || Classify(err) != Conflict || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
+}
 
 // migrate applies the pending migrations of t's dialect, holding the dialect's migration lock.
 // (goose creates its version table before taking the lock; when replicas race to create it on a
