@@ -127,11 +127,11 @@ func serve(ctx context.Context, s settings) error {
 	metrics := telemetry.NewMetrics()
 	metrics.BuildInfo("edge")
 	metrics.WatchSVID(src)
-	// Access lines (info) are buffered and reach stderr every accesslog.FlushInterval, and on
+	// Access lines (info) are buffered and reach stderr every telemetry.FlushInterval, and on
 	// return; every other record is written at once. A crash loses the buffered lines.
 	var access *accesslog.Logger
 	if s.LogLevel <= slog.LevelInfo {
-		buf := accesslog.NewBuffered(os.Stderr, accesslog.FlushInterval)
+		buf := telemetry.NewBuffered(os.Stderr, telemetry.FlushInterval)
 		defer func() { _ = buf.Close() }()
 		access = accesslog.New(buf, "edge")
 	}

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"log/slog"
-
 	"connectrpc.com/connect"
 	"connectrpc.com/otelconnect"
 	"connectrpc.com/validate"
@@ -14,10 +12,10 @@ import (
 // failures; tracing continues the caller's trace; the access log line carries the server
 // span's trace ID; protovalidate rejects an invalid request with invalid_argument and its
 // field paths before the handler runs.
-func handlerInterceptors(m *telemetry.Metrics, logger *slog.Logger) []connect.Interceptor {
+func handlerInterceptors(m *telemetry.Metrics, accessLog connect.Interceptor) []connect.Interceptor {
 	list := []connect.Interceptor{m.ServerInterceptor()}
 	if otel, err := otelconnect.NewInterceptor(otelconnect.WithTrustRemote(), otelconnect.WithoutMetrics()); err == nil {
 		list = append(list, otel)
 	}
-	return append(list, accessLog(logger), validate.NewInterceptor())
+	return append(list, accessLog, validate.NewInterceptor())
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -26,6 +27,13 @@ import (
 )
 
 // Options configure a Server. Zero values take the defaults in brackets.
+//
+// AccessLog, when set, receives the one-line-per-RPC access records (at info level, as Logger's
+// level allows) without going through Logger: each is encoded by hand, byte for byte the line
+// Logger would write if it is telemetry.NewLogger(…, Name, …), and given to AccessLog in one
+// Write of a whole line; AccessLog must take lines from concurrent callers. service.Main passes
+// a telemetry.Buffered on stderr: a crash can lose up to telemetry.FlushInterval (100 ms), at
+// most 64 KiB, of access lines; every other record goes through Logger, unbuffered.
 type Options struct {
 	Name         string          // service name, used in logs and the admin pages (required)
 	Addr         string          // mTLS RPC listener, host:port (required; port 0 picks one)
@@ -34,6 +42,7 @@ type Options struct {
 	TrustDomain  spiffeid.TrustDomain
 	ClaimsFrom   spiffeid.ID  // the only caller whose forwarded end-user claims count [identity.Edge]
 	Logger       *slog.Logger // [discard]
+	AccessLog    io.Writer    // the per-RPC access lines, hand-encoded [nil: through Logger]
 	Metrics      *telemetry.Metrics
 	ReadMaxBytes int           // largest accepted request message [4 MiB]
 	Timeout      time.Duration // deadline of a call that sets none [10s]
@@ -114,7 +123,7 @@ func New(opts Options) (*Server, error) {
 // decompression, small responses left uncompressed, and panics recovered into internal errors.
 func (s *Server) HandlerOptions(extra ...connect.HandlerOption) []connect.HandlerOption {
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics, s.opts.Logger)...),
+		connect.WithInterceptors(handlerInterceptors(s.opts.Metrics, accessLog(s.opts.Logger, s.opts.Name, s.opts.AccessLog))...),
 		connect.WithReadMaxBytes(s.opts.ReadMaxBytes),
 		connect.WithRecover(s.recoverPanic),
 	}

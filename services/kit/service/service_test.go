@@ -1,11 +1,15 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,11 +31,18 @@ const echo = "/kit.test.v1.EchoService/Echo"
 
 // started is what setup saw, handed back to the test.
 type started struct {
+	env                *kittest.Env
 	rpcAddr, adminAddr string
 	loopStopped        chan struct{}
 }
 
 func runService(t *testing.T, setupErr error, loopErr error) (*started, context.CancelFunc, <-chan error) {
+	t.Helper()
+	return runServiceLogging(t, setupErr, loopErr, telemetry.Discard())
+}
+
+// runServiceLogging is runService with its logger and Run's options.
+func runServiceLogging(t *testing.T, setupErr error, loopErr error, logger *slog.Logger, opts ...service.Option) (*started, context.CancelFunc, <-chan error) {
 	t.Helper()
 	svc := identity.Service("notifications")
 	env := kittest.Start(t, []spiffeid.ID{svc, identity.Edge})
@@ -39,7 +50,7 @@ func runService(t *testing.T, setupErr error, loopErr error) (*started, context.
 		Name: "notifications", Addr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", WorkloadAPI: env.Addr,
 		DatabaseURL: dbtest.SQLite(t), DrainTimeout: 5 * time.Second,
 	}
-	got := &started{loopStopped: make(chan struct{})}
+	got := &started{env: env, loopStopped: make(chan struct{})}
 	ready := make(chan struct{})
 	setup := func(ctx context.Context, rt *service.Runtime) error {
 		if _, err := rt.OpenDatabase(ctx, notificationsmigrate.Migrations); err != nil {
@@ -66,7 +77,7 @@ func runService(t *testing.T, setupErr error, loopErr error) (*started, context.
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- service.Run(ctx, cfg, func(string) string { return "" }, telemetry.Discard(), setup) }()
+	go func() { done <- service.Run(ctx, cfg, func(string) string { return "" }, logger, setup, opts...) }()
 	select {
 	case <-ready:
 	case err := <-done:
@@ -122,6 +133,57 @@ func TestRunServesUntilCanceledThenStopsLoops(t *testing.T) {
 		t.Error("background loop still running after Run returned")
 	}
 }
+
+// TestWithAccessLog: with WithAccessLog the access lines go to that writer (as the logger would
+// have written them), and not to the logger.
+func TestWithAccessLog(t *testing.T) {
+	t.Parallel()
+	var logs, access lockedBuffer
+	s, cancel, done := runServiceLogging(t, nil, nil, telemetry.NewLogger(&logs, "notifications", slog.LevelInfo),
+		service.WithAccessLog(&access))
+	conn := s.env.Dial(t, identity.Edge, s.rpcAddr, identity.Service("notifications"))
+	c := connect.NewClient[wrapperspb.StringValue, wrapperspb.StringValue](conn.HTTPClient, conn.BaseURL+echo, conn.Options()...)
+	if _, err := c.CallUnary(t.Context(), connect.NewRequest(wrapperspb.String("x"))); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(access.Bytes(), &rec); err != nil {
+		t.Fatalf("%v: %q", err, access.String())
+	}
+	for k, want := range map[string]any{"msg": "rpc", "service": "notifications", "procedure": echo, "code": "ok",
+		"caller": identity.Edge.String(), "level": "INFO"} {
+		if rec[k] != want {
+			t.Errorf("%s = %v, want %v (%s)", k, rec[k], want, access.String())
+		}
+	}
+	if strings.Contains(logs.String(), `"msg":"rpc"`) {
+		t.Errorf("an access line went to the logger: %s", logs.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+func (b *lockedBuffer) String() string { return string(b.Bytes()) }
 
 func TestFailingLoopStopsTheProcess(t *testing.T) {
 	t.Parallel()
