@@ -24,11 +24,12 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	if err != nil {
 		return err
 	}
-	client := ent.NewClient(ent.Driver(db.Driver()))
+	drv := db.Driver()
+	client := ent.NewClient(ent.Driver(drv))
 	// A deactivated customer's earlier tokens are refused within seconds (package deactivation).
 	if err := rt.FollowDeactivations(); err != nil {
 		return err
 	}
-	rpc.Register(rt.Server, rpc.New(stock.New(store.New(client)), rt.Logger))
+	rpc.Register(rt.Server, rpc.New(stock.New(store.New(client, store.WithDriver(drv))), rt.Logger))
 	return nil
 }

@@ -47,7 +47,8 @@ func newFixture(t *testing.T) *fixture {
 		identity.Service("customers"), identity.Service("payments"), identity.Service("notifications"),
 	})
 	db := dbtest.Open(t, dbtest.SQLite(t), migrate.Migrations)
-	h := rpc.New(stock.New(store.New(ent.NewClient(ent.Driver(db.Driver())))), telemetry.Discard())
+	drv := db.Driver()
+	h := rpc.New(stock.New(store.New(ent.NewClient(ent.Driver(drv)), store.WithDriver(drv))), telemetry.Discard())
 	srv := env.Serve(t, "inventory", func(s *server.Server) { rpc.Register(s, h) })
 	return &fixture{env: env, srv: srv}
 }

@@ -41,7 +41,8 @@ import (
 func BenchmarkServing(b *testing.B) {
 	env := kittest.Start(b, []spiffeid.ID{inventorySvc, identity.Edge, ordersSvc})
 	db := dbtest.Open(b, dbtest.SQLite(b), migrate.Migrations)
-	h := rpc.New(stock.New(store.New(ent.NewClient(ent.Driver(db.Driver())))), telemetry.Discard())
+	drv := db.Driver()
+	h := rpc.New(stock.New(store.New(ent.NewClient(ent.Driver(drv)), store.WithDriver(drv))), telemetry.Discard())
 	srv := env.Serve(b, "inventory", func(s *server.Server) { rpc.Register(s, h) })
 	admin := inventoryv1connect.NewInventoryServiceClient(env.HTTPClient(b, identity.Edge, inventorySvc), "https://"+srv.Addr(),
 		connect.WithInterceptors(withClaims(adminClaims)))

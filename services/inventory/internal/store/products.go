@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	"github.com/google/uuid"
 
 	ent "mercato.dev/ent/inventory"
@@ -33,11 +35,46 @@ func (s *Store) ListProducts(ctx context.Context, afterSKU string, limit int) ([
 
 // Product returns one product or stock.ErrProductNotFound.
 func (s *Store) Product(ctx context.Context, id uuid.UUID) (stock.Product, error) {
+	if s.drv != nil {
+		return s.productByHand(ctx, id)
+	}
 	row, err := s.client.Product.Get(ctx, id)
 	if err != nil {
 		return stock.Product{}, productErr(id, err)
 	}
 	return toProduct(row), nil
+}
+
+// productSQL reads one product by ID; the placeholder follows.
+const productSQL = `SELECT "id", "sku", "name", "description", "price_minor", "currency", "available", ` +
+	`"create_time", "update_time" FROM "products" WHERE "id" = `
+
+// productByHand is Product through the driver: the same statement ent writes for Get, scanned
+// straight into a stock.Product (outside a transaction the driver sends it to a read
+// connection, with its trace span, as it does ent's).
+func (s *Store) productByHand(ctx context.Context, id uuid.UUID) (stock.Product, error) {
+	arg := "?"
+	if s.drv.Dialect() == dialect.Postgres {
+		arg = "$1"
+	}
+	var rows entsql.Rows
+	if err := s.drv.Query(ctx, productSQL+arg, []any{id}, &rows); err != nil {
+		return stock.Product{}, fmt.Errorf("product %s: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return stock.Product{}, fmt.Errorf("product %s: %w", id, err)
+		}
+		return stock.Product{}, fmt.Errorf("product %s: %w", id, stock.ErrProductNotFound)
+	}
+	var p stock.Product
+	if err := rows.Scan(&p.ID, &p.SKU, &p.Name, &p.Description, &p.Price.AmountMinor, &p.Price.Currency,
+		&p.Available, &p.CreateTime, &p.UpdateTime); err != nil {
+		return stock.Product{}, fmt.Errorf("product %s: %w", id, err)
+	}
+	p.CreateTime, p.UpdateTime = storedTime(p.CreateTime), storedTime(p.UpdateTime)
+	return p, rows.Close()
 }
 
 // CreateProduct inserts the product and records its initial stock as an adjustment.

@@ -28,8 +28,9 @@ type fixture struct {
 func newFixture(t testing.TB, url string) fixture {
 	t.Helper()
 	db := dbtest.Open(t, url, migrate.Migrations)
-	client := ent.NewClient(ent.Driver(db.Driver()))
-	return fixture{inv: stock.New(store.New(client)), client: client}
+	drv := db.Driver()
+	client := ent.NewClient(ent.Driver(drv))
+	return fixture{inv: stock.New(store.New(client, store.WithDriver(drv))), client: client}
 }
 
 func (f fixture) product(t testing.TB, sku string, available int64) stock.Product {
@@ -531,6 +532,33 @@ func TestReservePricesEachItemAndARetryKeepsThem(t *testing.T) {
 		r, err := f.inv.Release(t.Context(), legacy)
 		if err != nil || len(r.Items) != 1 || r.Items[0].UnitPrice != dearer {
 			t.Errorf("legacy reservation: %+v, %v; want priced at %+v", r, err, dearer)
+		}
+	})
+}
+
+// Product read by hand (WithDriver) is what ent reads, field for field, and tells a missing
+// product the same way.
+func TestProductByHandMatchesEnt(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, url string) {
+		db := dbtest.Open(t, url, migrate.Migrations)
+		drv := db.Driver()
+		client := ent.NewClient(ent.Driver(drv))
+		byHand, byEnt := store.New(client, store.WithDriver(drv)), store.New(client)
+		created, err := byEnt.CreateProduct(t.Context(), stock.NewProduct{
+			SKU: "HAND-1", Name: "Quoted \"name\" ünicode", Description: "line\nbreak",
+			Price: stock.Money{AmountMinor: 123456, Currency: "EUR"}, InitialStock: 7,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, errA := byHand.Product(t.Context(), created.ID)
+		b, errB := byEnt.Product(t.Context(), created.ID)
+		if errA != nil || errB != nil || a != b || a != created {
+			t.Errorf("by hand %+v (%v)\nby ent  %+v (%v)\ncreated %+v", a, errA, b, errB, created)
+		}
+		if _, err := byHand.Product(t.Context(), uuid.New()); !errors.Is(err, stock.ErrProductNotFound) {
+			t.Errorf("missing product by hand: %v, want stock.ErrProductNotFound", err)
 		}
 	})
 }
