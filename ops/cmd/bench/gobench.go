@@ -19,6 +19,24 @@ import (
 // gets a copy for the run: it uses only APIs the baseline has.
 const servingBench = "services/inventory/internal/rpc/serving_bench_test.go"
 
+// servingStoreFile builds the store the benchmark serves from (servingStore); a tree without it
+// gets baselineServingStore, the construction of before store.WithDriver.
+const servingStoreFile = "services/inventory/internal/rpc/serving_store_test.go"
+
+const baselineServingStore = `package rpc_test
+
+import (
+	"mercato.dev/ent/database"
+	ent "mercato.dev/ent/inventory"
+	"mercato.dev/services/inventory/internal/store"
+)
+
+// servingStore: written by ops/cmd/bench for a tree that predates it.
+func servingStore(db *database.DB) *store.Store {
+	return store.New(ent.NewClient(ent.Driver(db.Driver())))
+}
+`
+
 // goBenchmark is one row of the table from a Go benchmark.
 type goBenchmark struct {
 	name, target, baseline, current, command string
@@ -69,6 +87,13 @@ func servingNs(ctx context.Context, o suiteOptions, t tree) (map[string]float64,
 			return nil, err
 		}
 		defer os.Remove(dst)
+	}
+	storeFile := filepath.Join(t.root, servingStoreFile)
+	if _, err := os.Stat(storeFile); errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(storeFile, []byte(baselineServingStore), 0o644); err != nil {
+			return nil, err
+		}
+		defer os.Remove(storeFile)
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "BenchmarkServing", "-benchtime", o.goBenchTime, "-count", "1", "./"+filepath.Dir(servingBench))
 	cmd.Dir = t.root

@@ -15,13 +15,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"mercato.dev/ent/dbtest"
-	ent "mercato.dev/ent/inventory"
 	"mercato.dev/ent/inventory/migrate"
 	inventoryv1 "mercato.dev/proto/gen/go/mercato/inventory/v1"
 	"mercato.dev/proto/gen/go/mercato/inventory/v1/inventoryv1connect"
 	"mercato.dev/services/inventory/internal/rpc"
 	"mercato.dev/services/inventory/internal/stock"
-	"mercato.dev/services/inventory/internal/store"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/kittest"
 	"mercato.dev/services/kit/server"
@@ -41,8 +39,7 @@ import (
 func BenchmarkServing(b *testing.B) {
 	env := kittest.Start(b, []spiffeid.ID{inventorySvc, identity.Edge, ordersSvc})
 	db := dbtest.Open(b, dbtest.SQLite(b), migrate.Migrations)
-	drv := db.Driver()
-	h := rpc.New(stock.New(store.New(ent.NewClient(ent.Driver(drv)), store.WithDriver(drv))), telemetry.Discard())
+	h := rpc.New(stock.New(servingStore(db)), telemetry.Discard())
 	srv := env.Serve(b, "inventory", func(s *server.Server) { rpc.Register(s, h) })
 	admin := inventoryv1connect.NewInventoryServiceClient(env.HTTPClient(b, identity.Edge, inventorySvc), "https://"+srv.Addr(),
 		connect.WithInterceptors(withClaims(adminClaims)))
