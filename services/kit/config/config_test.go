@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,24 @@ func TestDebugAddrMustBeLoopback(t *testing.T) {
 		if (err == nil) != ok {
 			t.Errorf("ORDERS_DEBUG_ADDR=%q: err = %v, want ok=%v", addr, err, ok)
 		}
+	}
+}
+
+// TuneGC sets GOGC's default to DefaultGOGC, and leaves an explicit GOGC alone.
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	debug.SetGCPercent(123)
+	config.TuneGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(123); got != config.DefaultGOGC {
+		t.Errorf("without GOGC: GC percent %d, want %d", got, config.DefaultGOGC)
+	}
+	config.TuneGC(func(k string) string {
+		if k == "GOGC" {
+			return "50"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 123 {
+		t.Errorf("with GOGC=50: GC percent %d, want it left at 123", got)
 	}
 }

@@ -60,6 +60,7 @@ type Runtime struct {
 // telemetry.FlushInterval or 64 KiB, and all of them before Main returns; a crash can lose the
 // last 100 ms (at most 64 KiB) of access lines. Every other record is written at once.
 func Main(name string, setup Setup) int {
+	config.TuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := config.Load(name, os.Getenv)
