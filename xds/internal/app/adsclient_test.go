@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -99,6 +101,11 @@ func openADSConn(t *testing.T, cc *grpc.ClientConn, nodeID string, subs map[stri
 			continue
 		}
 		if err := stream.Send(&discovery.DiscoveryRequest{Node: c.node, TypeUrl: typ, ResourceNames: names}); err != nil {
+			if errors.Is(err, io.EOF) {
+				// The server ended the stream (a refusal after the first request): Send reports
+				// only EOF, the stream's status comes from Recv.
+				_, err = stream.Recv()
+			}
 			c.fail(err)
 			return c
 		}

@@ -74,7 +74,11 @@ type Hasher struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 	busy    atomic.Int64 // hashes waiting or running
-	garbage atomic.Bool  // a hash has finished since the last collection
+	// finished counts the hashes done (their memory garbage); collected is finished as of the
+	// last collection that started after them, under gcMu.
+	finished  atomic.Int64
+	gcMu      sync.Mutex
+	collected int64
 
 	mu           sync.Mutex
 	released     time.Time     // the last release of memory to the OS
@@ -138,26 +142,48 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (bool, er
 func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Params) ([]byte, error) {
 	h.busy.Add(1)
 	defer h.idle()
-	if n := h.waiting.Add(1); n > int64(waitingPerSlot*cap(h.slots)) {
-		h.waiting.Add(-1)
-		return nil, ErrBusy
-	}
-	select {
-	case h.slots <- struct{}{}:
-		h.waiting.Add(-1)
-	case <-ctx.Done():
-		h.waiting.Add(-1)
-		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
+	if err := h.acquire(ctx); err != nil {
+		return nil, err
 	}
 	defer func() { <-h.slots }()
-	if h.garbage.Swap(false) {
-		// A finished hash's memory is garbage that the collector has not freed yet (it runs
-		// only once the heap has grown): free it before allocating this hash's, so that
-		// hashing holds at most slots × Params.Memory instead of one more.
-		runtime.GC()
-	}
-	defer h.garbage.Store(true)
+	h.collect()
+	defer h.finished.Add(1)
 	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+}
+
+// collect frees the memory of the hashes finished so far before this one allocates its own, so
+// that hashing holds at most slots × Params.Memory instead of more: a finished hash's memory is
+// garbage that the collector has not freed yet (it runs only once the heap has grown). Hashes
+// starting together wait for the same collection rather than skip it while it runs.
+func (h *Hasher) collect() {
+	h.gcMu.Lock()
+	defer h.gcMu.Unlock()
+	if n := h.finished.Load(); n > h.collected {
+		runtime.GC()
+		h.collected = n
+	}
+}
+
+// acquire takes a slot: a free one at once, or else one after waiting in line, unless
+// waitingPerSlot hashes per slot already wait (ErrBusy) or ctx ends first. A hash that finds a
+// slot free never counts as waiting, so a burst admits every slot's hash plus the full line.
+func (h *Hasher) acquire(ctx context.Context) error {
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if n := h.waiting.Add(1); n > int64(waitingPerSlot*cap(h.slots)) {
+		h.waiting.Add(-1)
+		return ErrBusy
+	}
+	defer h.waiting.Add(-1)
+	select {
+	case h.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
+	}
 }
 
 // idle ends one hash; the last one of a burst hands the hashes' memory (Params.Memory each,
@@ -189,8 +215,11 @@ func (h *Hasher) release() {
 	}
 	h.released = time.Now()
 	h.mu.Unlock()
-	h.garbage.Store(false) // FreeOSMemory collects first: the next hash need not
-	debug.FreeOSMemory()
+	n := h.finished.Load()
+	debug.FreeOSMemory() // collects first: the next hash need not
+	h.gcMu.Lock()
+	h.collected = max(h.collected, n)
+	h.gcMu.Unlock()
 }
 
 var b64 = base64.RawStdEncoding // the PHC format's unpadded standard base64
