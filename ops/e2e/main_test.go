@@ -385,14 +385,31 @@ func parallel(tb testing.TB, fns ...func()) {
 	}
 }
 
+// handedOut are the addresses freeAddr has returned: the kernel may offer a port again once its
+// listener is closed, and two listeners of the platform given the same port fail at start-up
+// (the edge's public listener once got the control plane's ADS port).
+var handedOut = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
+
+// freeAddr returns a free loopback address that no earlier call returned.
 func freeAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !handedOut.addrs[addr] {
+			handedOut.addrs[addr] = true
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // fatal is what mainTB panics with on Fatal: the platform start-up is abandoned.
