@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"mercato.dev/services/kit/coalesce"
 )
 
 // Envoy's defaults for downstream connections, and a bound on slow clients.
@@ -77,7 +79,7 @@ func (s *Set) Prepare(specs map[string]*Spec) (commit func(), err error) {
 			return nil, err
 		}
 		srv := &server{name: name, addr: spec.Addr, done: make(chan struct{}), h2: map[*http.Server]struct{}{}}
-		srv.ln = &limitListener{Listener: ln, limit: func() ConnLimit { return srv.spec.Load().Limit }}
+		srv.ln = &limitListener{Listener: coalesce.Listener{Listener: ln}, limit: func() ConnLimit { return srv.spec.Load().Limit }}
 		fresh[name] = srv
 	}
 	return func() { s.commit(specs, creds, fresh) }, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
 	"golang.org/x/net/http2"
 
+	"mercato.dev/services/kit/coalesce"
 	"mercato.dev/services/kit/identity"
 )
 
@@ -102,7 +103,7 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	}
 	hs := d.st.host(addr)
 	var up atomic.Bool
-	cc := &countedConn{Conn: raw}
+	cc := &countedConn{Conn: coalesce.Wrap(raw)}
 	cc.release = sync.OnceFunc(func() {
 		d.st.conns.Add(-1)
 		if up.Load() {

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"mercato.dev/services/kit/coalesce"
 	"mercato.dev/services/kit/compress"
 	"mercato.dev/services/kit/identity"
 	"mercato.dev/services/kit/telemetry"
@@ -114,7 +115,7 @@ func (f *Factory) Connect(dep Dependency) (*Conn, error) {
 func (f *Factory) transport(dep Dependency) *http.Transport {
 	dialer := &net.Dialer{Timeout: 3 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		DialContext:         dialer.DialContext,
+		DialContext:         coalesce.Dialer(dialer.DialContext),
 		TLSClientConfig:     identity.ClientTLS(identity.Fresh(f.src), dep.ID),
 		ForceAttemptHTTP2:   true,
 		TLSHandshakeTimeout: 5 * time.Second,

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"mercato.dev/services/kit/coalesce"
 	"mercato.dev/services/kit/identity"
 )
 
@@ -65,13 +66,14 @@ func (t *connTracker) accept(ln net.Listener) error {
 }
 
 func (t *connTracker) serve(raw net.Conn) {
-	tc := tls.Server(raw, t.tls)
+	wc := coalesce.Wrap(raw)
+	tc := tls.Server(wc, t.tls)
 	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
 	err := tc.HandshakeContext(ctx)
 	cancel()
 	if err != nil {
 		t.opts.Logger.Warn("TLS handshake refused", "remote", raw.RemoteAddr().String(), "error", err.Error())
-		_ = raw.Close()
+		_ = wc.Close() // the alert the handshake queued, if any, is sent first
 		return
 	}
 	state := tc.ConnectionState()
