@@ -96,7 +96,7 @@ func (f *Factory) Connect(dep Dependency) (*Conn, error) {
 		f.metrics.interceptor(dep.Name),
 		deadlineInterceptor(dep.Timeout),
 	}
-	if otel, err := otelconnect.NewInterceptor(otelconnect.WithoutMetrics()); err == nil {
+	if otel, err := telemetry.RPCTracing(otelconnect.WithoutMetrics()); err == nil {
 		interceptors = append(interceptors, otel)
 	}
 	interceptors = append(interceptors,

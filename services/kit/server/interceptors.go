@@ -14,7 +14,7 @@ import (
 // field paths before the handler runs.
 func handlerInterceptors(m *telemetry.Metrics, accessLog connect.Interceptor) []connect.Interceptor {
 	list := []connect.Interceptor{m.ServerInterceptor()}
-	if otel, err := otelconnect.NewInterceptor(otelconnect.WithTrustRemote(), otelconnect.WithoutMetrics()); err == nil {
+	if otel, err := telemetry.RPCTracing(otelconnect.WithTrustRemote(), otelconnect.WithoutMetrics()); err == nil {
 		list = append(list, otel)
 	}
 	return append(list, accessLog, validate.NewInterceptor())

@@ -69,6 +69,7 @@ func SetupTracing(ctx context.Context, service, spiffeID string, getenv Getenv) 
 	if exporter == nil {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())))
 		otel.SetTracerProvider(tp)
+		followsOnly.Store(true)
 		return Tracing{Shutdown: tp.Shutdown}, nil
 	}
 	sampler, err := Sampler(getenv("OTEL_TRACES_SAMPLER"), getenv("OTEL_TRACES_SAMPLER_ARG"))
@@ -78,6 +79,7 @@ func SetupTracing(ctx context.Context, service, spiffeID string, getenv Getenv) 
 	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSampler(sampler),
 		sdktrace.WithBatcher(exporter, sdktrace.WithBatchTimeout(time.Second)))
 	otel.SetTracerProvider(tp)
+	followsOnly.Store(false)
 	shutdown := func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
