@@ -108,7 +108,39 @@ func (c *cachingConn) evict() {
 	}
 }
 
+// statementContext is the context a statement runs with: ctx without its cancellation, or
+// ctx's error when it has ended already. The SQLite driver starts a goroutine per statement and
+// per BEGIN to interrupt it when its context ends; the statements here run in-process for
+// microseconds, and those goroutines cost a quarter of a point read (GetProduct's read by
+// primary key: 21 µs with them, 16 µs without). Cancellation keeps its effect where it matters:
+// database/sql waits for a connection only while the context lasts, closes a query's rows and
+// rolls a transaction back when it ends, and checks it before each statement. A statement
+// already running is no longer cut short; a wait for another process's file lock inside one
+// is bounded by busy_timeout.
+func statementContext(ctx context.Context) (context.Context, error) {
+	if ctx.Done() == nil {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return context.WithoutCancel(ctx), nil
+}
+
+// BeginTx begins a transaction; see statementContext.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	ctx, err := statementContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.sqliteConn.BeginTx(ctx, opts)
+}
+
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	ctx, err := statementContext(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -120,6 +152,10 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx, err := statementContext(ctx)
+	if err != nil {
+		return nil, err
+	}
 	s, err := c.stmt(ctx, query)
 	if err != nil {
 		return nil, err

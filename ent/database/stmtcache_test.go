@@ -3,8 +3,11 @@ package database
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"modernc.org/sqlite"
 )
@@ -101,5 +104,57 @@ func TestOnlySelectsGoToTheReadPool(t *testing.T) {
 		if got := isSelect(q); got != want {
 			t.Errorf("isSelect(%q) = %v, want %v", q, got, want)
 		}
+	}
+}
+
+// Statements run without the driver's per-statement interrupter, and cancellation still holds:
+// an ended context refuses the statement, and a transaction whose context ends is rolled back.
+func TestStatementsKeepCancellation(t *testing.T) {
+	connector := sqliteConnector{drv: &sqlite.Driver{}, dsn: filepath.Join(t.TempDir(), "c.db") + "?" + sqliteWrite}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	bg := context.Background()
+	if _, err := db.ExecContext(bg, `CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+
+	// At the driver, below database/sql's own checks.
+	raw, err := connector.Connect(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	cc := raw.(*cachingConn)
+	ended, cancel := context.WithCancel(bg)
+	cancel()
+	if _, err := cc.ExecContext(ended, `INSERT INTO t (id) VALUES (1)`, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("exec with an ended context: %v, want context.Canceled", err)
+	}
+	if _, err := cc.QueryContext(ended, `SELECT id FROM t`, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("query with an ended context: %v, want context.Canceled", err)
+	}
+	if _, err := cc.BeginTx(ended, driver.TxOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("begin with an ended context: %v, want context.Canceled", err)
+	}
+	_ = raw.Close()
+
+	// Through database/sql: a live deadline works; a transaction whose context ends mid-way is
+	// rolled back, its write gone.
+	ctx, cancel := context.WithTimeout(bg, time.Minute)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO t (id) VALUES (2)`); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := tx.Commit(); err == nil {
+		t.Fatal("a transaction whose context ended committed")
+	}
+	var n int
+	if err := db.QueryRowContext(bg, `SELECT count(*) FROM t`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("rows after the canceled transaction: %d, %v; want 0", n, err)
 	}
 }
