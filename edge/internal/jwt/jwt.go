@@ -318,33 +318,54 @@ func decodeSegment(seg string, v any) error {
 }
 
 // verify checks token as Envoy does, in Envoy's order: form, algorithm, issuer, validity
-// period, audience, then the signature against the provider's keys.
+// period, audience, then the signature against the provider's keys. A token whose signature
+// verified before is not decoded again (see verifiedCache); every check but the signature's
+// still runs on every request.
 func (p *provider) verify(c *check, token string, audiences []string) *Failure {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return fail("Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections")
+	tok, cached := p.verified.get(token)
+	if !cached {
+		var failure *Failure
+		if tok, failure = parse(token); failure != nil {
+			return failure
+		}
 	}
-	var h header
-	if err := decodeSegment(parts[0], &h); err != nil {
-		return fail("Jwt header is an invalid JSON")
-	}
-	if h.Alg != string(jose.ES256) {
-		return fail("Jwt header [alg] is not supported")
-	}
-	var claims josejwt.Claims
-	if err := decodeSegment(parts[1], &claims); err != nil {
-		return fail("Jwt payload is an invalid JSON")
-	}
-	if p.issuer != "" && claims.Issuer != p.issuer {
+	if p.issuer != "" && tok.claims.Issuer != p.issuer {
 		return fail("Jwt issuer is not configured")
 	}
-	if failure := p.checkTimes(claims, c.now); failure != nil {
+	if failure := p.checkTimes(tok.claims, c.now); failure != nil {
 		return failure
 	}
-	if len(audiences) > 0 && !slices.ContainsFunc(claims.Audience, func(a string) bool { return slices.Contains(audiences, a) }) {
+	if len(audiences) > 0 && !slices.ContainsFunc(tok.claims.Audience, func(a string) bool { return slices.Contains(audiences, a) }) {
 		return &Failure{Status: http.StatusForbidden, Message: "Audiences in Jwt are not allowed"}
 	}
-	return p.checkSignature(c.ctx, token, h.Kid)
+	return p.checkSignature(c.ctx, token, tok)
+}
+
+// parsed is a token's decoded header and claims, and the key set its signature verified
+// against (nil until it has).
+type parsed struct {
+	header header
+	claims josejwt.Claims
+	set    *jose.JSONWebKeySet
+}
+
+// parse decodes token's header and claims, failing as Envoy does on a malformed token.
+func parse(token string) (parsed, *Failure) {
+	var tok parsed
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return tok, fail("Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections")
+	}
+	if err := decodeSegment(parts[0], &tok.header); err != nil {
+		return tok, fail("Jwt header is an invalid JSON")
+	}
+	if tok.header.Alg != string(jose.ES256) {
+		return tok, fail("Jwt header [alg] is not supported")
+	}
+	if err := decodeSegment(parts[1], &tok.claims); err != nil {
+		return tok, fail("Jwt payload is an invalid JSON")
+	}
+	return tok, nil
 }
 
 func (p *provider) checkTimes(claims josejwt.Claims, now time.Time) *Failure {
@@ -359,18 +380,19 @@ func (p *provider) checkTimes(claims josejwt.Claims, now time.Time) *Failure {
 	return nil
 }
 
-func (p *provider) checkSignature(ctx context.Context, token, kid string) *Failure {
+func (p *provider) checkSignature(ctx context.Context, token string, tok parsed) *Failure {
 	set, err := p.keys.keys(ctx)
 	if err != nil {
 		return fail("Jwks remote fetch is failed")
 	}
-	if p.verified.has(token, set) {
-		return nil
+	if tok.set == set {
+		return nil // verified with this very key set before
 	}
-	tok, err := josejwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	signed, err := josejwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return fail("Jwt verification fails")
 	}
+	kid := tok.header.Kid
 	found := false
 	for _, k := range set.Keys {
 		pub, ok := k.Key.(*ecdsa.PublicKey)
@@ -379,8 +401,9 @@ func (p *provider) checkSignature(ctx context.Context, token, kid string) *Failu
 		}
 		found = true
 		var out map[string]any
-		if tok.Claims(pub, &out) == nil {
-			p.verified.add(token, set)
+		if signed.Claims(pub, &out) == nil {
+			tok.set = set
+			p.verified.add(token, tok)
 			return nil
 		}
 	}

@@ -79,6 +79,9 @@ func (p *provider) issues(token string) bool {
 	if p.issuer == "" {
 		return true
 	}
+	if tok, ok := p.verified.get(token); ok {
+		return tok.claims.Issuer == p.issuer
+	}
 	parts := strings.Split(token, ".")
 	var claims struct {
 		Iss string `json:"iss"`

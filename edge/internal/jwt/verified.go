@@ -3,37 +3,41 @@ package jwt
 import (
 	"crypto/sha256"
 	"sync"
-
-	"github.com/go-jose/go-jose/v4"
 )
 
-// maxVerified bounds the cache of verified signatures: 10,000 tokens (a few hundred KiB).
+// maxVerified bounds the cache of verified tokens: 10,000 tokens (a few MiB).
 const maxVerified = 10_000
 
-// verifiedCache remembers the tokens whose ES256 signature checked against a key set, so that
-// a client sending the same token again (every call of a signed-in session) costs a hash, not
-// an ECDSA verification (the dev edge's largest cost per authenticated request). Only the
-// signature is remembered: issuer, times and audiences are checked on every request. An entry
-// counts only for the very key set it was verified with, so a JWKS refresh (a key rotated out)
-// invalidates it. The key is a SHA-256 of the whole token: no two tokens share an entry.
+// verifiedCache remembers the tokens whose ES256 signature checked against a key set, with
+// their decoded header and claims, so that a client sending the same token again (every call of
+// a signed-in session) costs a hash, not an ECDSA verification (the dev edge's largest cost per
+// authenticated request) and three JSON decodings. Only the signature's outcome is
+// remembered: issuer, times and audiences are checked on every request, from the claims
+// decoded once. An entry's signature counts only for the very key set it was verified with,
+// so a JWKS refresh (a key rotated out) verifies it again. The key is a SHA-256 of the whole
+// token: no two tokens share an entry. Only verified tokens enter: a flood of forged ones
+// cannot evict them.
 type verifiedCache struct {
 	mu sync.Mutex
-	m  map[[sha256.Size]byte]*jose.JSONWebKeySet
+	m  map[[sha256.Size]byte]parsed
 }
 
-func (c *verifiedCache) has(token string, set *jose.JSONWebKeySet) bool {
+// get returns token's entry, if its signature verified before.
+func (c *verifiedCache) get(token string) (parsed, bool) {
 	sum := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[sum] == set
+	tok, ok := c.m[sum]
+	return tok, ok
 }
 
-func (c *verifiedCache) add(token string, set *jose.JSONWebKeySet) {
+// add remembers tok, whose signature verified against tok.set.
+func (c *verifiedCache) add(token string, tok parsed) {
 	sum := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = make(map[[sha256.Size]byte]*jose.JSONWebKeySet)
+		c.m = make(map[[sha256.Size]byte]parsed)
 	}
 	if len(c.m) >= maxVerified {
 		for k := range c.m { // drop an arbitrary tenth: bounded memory, cheap amortized
@@ -43,5 +47,5 @@ func (c *verifiedCache) add(token string, set *jose.JSONWebKeySet) {
 			}
 		}
 	}
-	c.m[sum] = set
+	c.m[sum] = tok
 }
