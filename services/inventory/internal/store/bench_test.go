@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -45,5 +47,21 @@ func BenchmarkReserve(b *testing.B) {
 func reserveOrFail(b *testing.B, f fixture, order []stock.Item) {
 	if _, err := f.inv.Reserve(b.Context(), uuid.New(), order); err != nil {
 		b.Error(err)
+	}
+}
+
+// BenchmarkProduct is GetProduct's read by primary key on SQLite, under a context with a
+// deadline as every request has (the SQLite driver would watch such a context with a goroutine
+// per statement; see ent/database's statementContext).
+func BenchmarkProduct(b *testing.B) {
+	f := newFixture(b, dbtest.SQLite(b))
+	p := f.product(b, "SKU-P", 10)
+	ctx, cancel := context.WithTimeout(b.Context(), time.Hour)
+	defer cancel()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.inv.Product(ctx, p.ID); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
