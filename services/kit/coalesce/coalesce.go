@@ -99,6 +99,34 @@ func (c *Conn) flushLocked() {
 	c.drained.Broadcast()
 }
 
+// SetWriteDeadline applies to the writes that follow it: what is pending is handed to the
+// kernel first, under the deadline it was written under, as if those writes had been
+// synchronous. A caller that writes and then sets a deadline means it for what comes next
+// (crypto/tls sends close_notify, then sets a deadline in the past so that later writes fail).
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.drain()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+// SetDeadline is SetWriteDeadline and SetReadDeadline.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.drain()
+	return c.Conn.SetDeadline(t)
+}
+
+// drain returns once nothing written before it is pending.
+func (c *Conn) drain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.flushing {
+		c.drained.Wait()
+	}
+	if c.err == nil && len(c.pending) > 0 {
+		c.flushing = true
+		c.flushLocked()
+	}
+}
+
 // Close hands what is pending to the kernel (waiting at most closeFlushTimeout for a peer
 // that does not read), then closes the connection.
 func (c *Conn) Close() error {

@@ -229,3 +229,25 @@ func TestWriteErrorIsSticky(t *testing.T) {
 		return errors.Is(err, boom)
 	})
 }
+
+// A deadline set after a write governs later writes only: crypto/tls writes close_notify and
+// then sets a write deadline in the past, and what it wrote before must still reach the peer.
+func TestDeadlineAfterWriteKeepsTheWrite(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // the flusher has not run when the deadline is set
+	c, peer := tcpPair(t)
+	if _, err := c.Write([]byte("HTTP/1.1 413 Request Entity Too Large\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetWriteDeadline(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the flusher's turn: it must not find the deadline passed
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(peer)
+	if err != nil || string(got) != "HTTP/1.1 413 Request Entity Too Large\r\n\r\n" {
+		t.Fatalf("peer read %q, %v: the write before the deadline was lost", got, err)
+	}
+}
