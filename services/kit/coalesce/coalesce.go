@@ -27,6 +27,11 @@ import (
 // maxPending is how far writers may get ahead of the kernel before Write blocks.
 const maxPending = 256 << 10
 
+// maxSpare is the largest buffer a connection keeps between bursts. A peer that makes one
+// burst large (a big response it reads slowly) must not leave every idle connection holding
+// up to twice maxPending: what a connection keeps while idle stays a few pages.
+const maxSpare = 16 << 10
+
 // closeFlushTimeout bounds how long Close waits to hand over what is still pending.
 const closeFlushTimeout = 5 * time.Second
 
@@ -88,7 +93,7 @@ func (c *Conn) flushLocked() {
 		c.mu.Unlock()
 		_, err := c.Conn.Write(buf)
 		c.mu.Lock()
-		if cap(buf) <= maxPending*2 {
+		if cap(buf) <= maxSpare {
 			c.spare = buf[:0]
 		}
 		if err != nil && c.err == nil {

@@ -251,3 +251,19 @@ func TestDeadlineAfterWriteKeepsTheWrite(t *testing.T) {
 		t.Fatalf("peer read %q, %v: the write before the deadline was lost", got, err)
 	}
 }
+
+// After a large burst, an idle connection keeps no large buffer (memory per idle connection
+// stays small whatever a peer made it send once).
+func TestIdleConnectionKeepsNoLargeBuffer(t *testing.T) {
+	under := &countingConn{}
+	c := Wrap(under)
+	if _, err := c.Write(make([]byte, 200<<10)); err != nil {
+		t.Fatal(err)
+	}
+	c.drain()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cap(c.spare) > maxSpare || cap(c.pending) > maxSpare {
+		t.Fatalf("idle connection holds %d+%d bytes of buffer, want at most %d", cap(c.spare), cap(c.pending), maxSpare)
+	}
+}
