@@ -144,8 +144,10 @@ func median(d []time.Duration) float64 {
 	return math.Round(float64(s[len(s)/2])/1e4) / 100
 }
 
-// cell aggregates a figure over the runs of one tree: the mean, the range when there are
-// several runs, and the notes of each run.
+// cell aggregates a figure over the runs of one tree: the median (of an even number of runs,
+// the mean of the middle two), the range when there are several runs, and the notes of each
+// run. The median, not the mean: on a shared machine one run in a few stalls, and moved the
+// mean of two rounds by 20–40 %.
 func (rep report) cell(f figure, treeName string) (float64, string, bool) {
 	var vals []float64
 	var notes []string
@@ -168,19 +170,25 @@ func (rep report) cell(f figure, treeName string) (float64, string, bool) {
 		}
 		return 0, "—", false
 	}
-	var sum float64
-	for _, v := range vals {
-		sum += v
-	}
-	mean := sum / float64(len(vals))
-	s := num(mean) + f.unit
+	mid := middle(vals)
+	s := num(mid) + f.unit
 	if len(vals) > 1 {
 		s += fmt.Sprintf(" (%s–%s)", num(slices.Min(vals)), num(slices.Max(vals)))
 	}
 	if len(notes) > 0 {
 		s += "<br>" + strings.Join(dedupe(notes), "<br>")
 	}
-	return mean, s, true
+	return mid, s, true
+}
+
+// middle is the median of vals (not empty): the middle value, or the mean of the middle two.
+func middle(vals []float64) float64 {
+	s := slices.Sorted(slices.Values(vals))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // betterRatio says how many times better (or worse) current is than baseline.
@@ -242,7 +250,7 @@ func (rep report) markdown() string {
 	w("Machine: %s.\n\n", rep.machine)
 	if rep.has("baseline") {
 		w("Baseline: `%s`, built in its own git worktree with its own `make build`. Current: the working tree (`%s`).\n", rep.opts.baselineRev, gitRev(rep.opts.root))
-		w("SQLite platforms ran alternately (baseline, current) × %d rounds, each from a fresh data directory; a value is the mean of the rounds, (min–max) beside it.\n\n", rep.opts.rounds)
+		w("SQLite platforms ran alternately (baseline, current) × %d rounds, each from a fresh data directory; a value is the median of the rounds, (min–max) beside it.\n\n", rep.opts.rounds)
 	} else {
 		w("Current tree only (`%s`), %d round(s).\n\n", gitRev(rep.opts.root), rep.opts.rounds)
 	}

@@ -43,6 +43,38 @@ func TestReportMarksTargetsAndRatios(t *testing.T) {
 	}
 }
 
+// A figure is the median of its rounds: one stalled round of three does not move it.
+func TestReportTakesTheMedianOfRounds(t *testing.T) {
+	t.Parallel()
+	c16 := func(cpuUs float64) []bench.Result {
+		return []bench.Result{{Name: "orders closed c=16", PerSecond: 500, CPU: &bench.CPU{PerOpMicros: cpuUs, Drained: true}}}
+	}
+	rep := report{
+		opts:  suiteOptions{rounds: 3},
+		trees: []tree{{name: "baseline"}, {name: "current"}},
+		runs: []platformRun{
+			{tree: "baseline", round: 1, db: "sqlite", results: c16(20000)},
+			{tree: "current", round: 1, db: "sqlite", results: c16(2200)},
+			{tree: "baseline", round: 2, db: "sqlite", results: c16(20000)},
+			{tree: "current", round: 2, db: "sqlite", results: c16(3400)}, // the stalled round
+			{tree: "baseline", round: 3, db: "sqlite", results: c16(20000)},
+			{tree: "current", round: 3, db: "sqlite", results: c16(2300)},
+		},
+	}
+	want := "**met** 2.30 ms (2.20–3.40)"
+	if md := rep.markdown(); !strings.Contains(md, want) {
+		t.Errorf("report lacks %q:\n%s", want, md)
+	}
+	for _, c := range []struct {
+		vals []float64
+		want float64
+	}{{[]float64{3}, 3}, {[]float64{4, 1}, 2.5}, {[]float64{9, 1, 5}, 5}, {[]float64{1, 100, 2, 3}, 2.5}} {
+		if got := middle(c.vals); got != c.want {
+			t.Errorf("middle(%v) = %v, want %v", c.vals, got, c.want)
+		}
+	}
+}
+
 func TestDatabaseURL(t *testing.T) {
 	t.Parallel()
 	for server, want := range map[string]string{

@@ -66,7 +66,7 @@ func suite(ctx context.Context, args []string) error {
 	fs.StringVar(&o.root, "root", ".", "the current tree (binaries in <root>/bin)")
 	fs.StringVar(&o.baseline, "baseline", "", "the baseline tree (a git worktree built with its own make build); empty: current only")
 	fs.StringVar(&o.out, "out", "BENCHMARKS.md", "the report")
-	fs.IntVar(&o.rounds, "rounds", 2, "SQLite runs per tree, alternating baseline and current")
+	fs.IntVar(&o.rounds, "rounds", 3, "SQLite runs per tree, alternating baseline and current (a figure is their median)")
 	fs.DurationVar(&o.step, "step", 6*time.Second, "length of each load step")
 	fs.StringVar(&o.postgres, "postgres", "postgres://postgres@127.0.0.1:5432", "PostgreSQL server for the PostgreSQL runs (fresh databases, dropped after); empty: skip")
 	fs.StringVar(&o.goBenchTime, "benchtime", "2s", "-benchtime of the Go benchmarks")
