@@ -29,7 +29,7 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, items []stock.It
 		created bool
 	)
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
-		first, released, err := holdOrder(ctx, tx, orderID)
+		first, released, err := s.holdOrder(ctx, tx, orderID)
 		if err != nil {
 			return err
 		}
@@ -44,7 +44,7 @@ func (s *Store) Reserve(ctx context.Context, orderID uuid.UUID, items []stock.It
 				return nil
 			}
 		}
-		rows, err := takeStock(ctx, tx, orderID, items)
+		rows, err := s.takeStock(ctx, tx, orderID, items)
 		if err != nil {
 			return err
 		}

@@ -562,3 +562,94 @@ func TestProductByHandMatchesEnt(t *testing.T) {
 		}
 	})
 }
+
+// A reservation written by hand (WithDriver) stores what ent stores, row for row and column
+// for column (IDs and times aside), moves the same stock, answers the same reservation, and
+// refuses a short or unknown product the same way.
+func TestReserveByHandMatchesEnt(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, func(t *testing.T, url string) {
+		db := dbtest.Open(t, url, migrate.Migrations)
+		drv := db.Driver()
+		client := ent.NewClient(ent.Driver(drv))
+		byHand, byEnt := store.New(client, store.WithDriver(drv)), store.New(client)
+		ctx := t.Context()
+		newProduct := func(sku string, price, units int64) uuid.UUID {
+			p, err := byEnt.CreateProduct(ctx, stock.NewProduct{SKU: sku, Name: sku,
+				Price: stock.Money{AmountMinor: price, Currency: "EUR"}, InitialStock: units})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.ID
+		}
+		x, y := newProduct("HAND-X", 250, 10), newProduct("HAND-Y", 1999, 10)
+		items := []stock.Item{{ProductID: x, Quantity: 2}, {ProductID: y, Quantity: 3}}
+		if x.String() > y.String() {
+			items[0], items[1] = items[1], items[0]
+		}
+		type stored struct {
+			ProductID uuid.UUID
+			Quantity  int64
+			State     reservation.State
+			Price     int64
+			Currency  string
+		}
+		rowsOf := func(order uuid.UUID) []stored {
+			rows, err := client.Reservation.Query().Where(reservation.OrderID(order)).Order(reservation.ByProductID()).All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []stored
+			for _, r := range rows {
+				if r.UnitPriceMinor == nil || r.Currency == nil || r.CreateTime.IsZero() || r.UpdateTime.IsZero() || r.ID == uuid.Nil {
+					t.Errorf("row %+v lacks a price, a time or an ID", r)
+					continue
+				}
+				out = append(out, stored{r.ProductID, r.Quantity, r.State, *r.UnitPriceMinor, *r.Currency})
+			}
+			return out
+		}
+		var answers [2]stock.Reservation
+		var orders [2]uuid.UUID
+		for i, s := range []*store.Store{byHand, byEnt} {
+			orders[i] = uuid.New()
+			r, created, err := s.Reserve(ctx, orders[i], items)
+			if err != nil || !created {
+				t.Fatalf("reserve (%d): created %v, %v", i, created, err)
+			}
+			r.OrderID, r.CreateTime, r.UpdateTime = uuid.Nil, r.CreateTime.Truncate(0), r.UpdateTime.Truncate(0)
+			answers[i] = r
+			if r2, created, err := s.Reserve(ctx, orders[i], items); err != nil || created || len(r2.Items) != 2 {
+				t.Errorf("retry (%d): %+v, created %v, %v", i, r2, created, err)
+			}
+		}
+		if a, b := rowsOf(orders[0]), rowsOf(orders[1]); fmt.Sprint(a) != fmt.Sprint(b) || len(a) != 2 {
+			t.Errorf("rows by hand %+v\nrows by ent  %+v", a, b)
+		}
+		if fmt.Sprint(answers[0].Items) != fmt.Sprint(answers[1].Items) || answers[0].State != answers[1].State {
+			t.Errorf("answer by hand %+v\nanswer by ent  %+v", answers[0], answers[1])
+		}
+		for _, id := range []uuid.UUID{x, y} {
+			p, err := client.Product.Get(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := int64(10 - 2*2)
+			if id == y {
+				want = 10 - 2*3
+			}
+			if p.Available != want || p.Version != 2 { // one reservation by hand, one by ent
+				t.Errorf("product %s: available %d version %d, want %d and 2", p.Sku, p.Available, p.Version, want)
+			}
+		}
+		for i, s := range []*store.Store{byHand, byEnt} {
+			var short *stock.ShortageError
+			if _, _, err := s.Reserve(ctx, uuid.New(), []stock.Item{{ProductID: x, Quantity: 100}}); !errors.As(err, &short) || short.Shortages[0].Available != 6 {
+				t.Errorf("short reservation (%d): %v", i, err)
+			}
+			if _, _, err := s.Reserve(ctx, uuid.New(), []stock.Item{{ProductID: uuid.New(), Quantity: 1}}); !errors.Is(err, stock.ErrProductNotFound) {
+				t.Errorf("unknown product (%d): %v, want stock.ErrProductNotFound", i, err)
+			}
+		}
+	})
+}
