@@ -21,6 +21,7 @@ import (
 	"mercato.dev/ent/orders/orderitem"
 	"mercato.dev/ent/orders/predicate"
 
+	"mercato.dev/services/kit/outbox"
 	"mercato.dev/services/orders/internal/order"
 	"mercato.dev/services/orders/internal/saga"
 )
@@ -30,6 +31,7 @@ type Store struct {
 	c       *orders.Client
 	dialect string
 	notify  func()
+	outbox  outbox.Inserter
 }
 
 var _ saga.Store = (*Store)(nil)
@@ -45,7 +47,11 @@ func WithNotify(notify func()) Option {
 
 // New returns a store on db, an open and migrated orders database.
 func New(db *database.DB, opts ...Option) *Store {
-	s := &Store{c: orders.NewClient(orders.Driver(db.Driver())), dialect: db.Dialect(), notify: func() {}}
+	ins, err := outbox.NewInserter(db.Dialect(), "outbox_events")
+	if err != nil {
+		panic("orders store: " + err.Error()) // database.Open opens SQLite or PostgreSQL only
+	}
+	s := &Store{c: orders.NewClient(orders.Driver(db.Driver())), dialect: db.Dialect(), notify: func() {}, outbox: ins}
 	for _, o := range opts {
 		o(s)
 	}
@@ -54,30 +60,7 @@ func New(db *database.DB, opts ...Option) *Store {
 
 // Create inserts the order and its lines in one transaction.
 func (s *Store) Create(ctx context.Context, o order.Order) error {
-	return s.inTx(ctx, func(tx *orders.Tx) error {
-		err := tx.Order.Create().
-			SetID(o.ID).SetCustomerID(o.CustomerID).SetIdempotencyKey(o.IdempotencyKey).
-			SetRequestHash(o.RequestHash).SetPaymentMethod(o.PaymentMethod).SetStatus(entorder.Status(o.Status)).
-			SetSagaStep(entorder.SagaStep(o.Step)).SetTotalMinor(0).SetCurrency(unpriced).
-			SetLeaseOwner(o.Lease.Owner).SetLeaseExpiresAt(o.Lease.ExpiresAt).
-			SetCreateTime(o.CreateTime).SetUpdateTime(o.UpdateTime).
-			Exec(ctx)
-		if orders.IsConstraintError(err) {
-			return saga.ErrDuplicate
-		}
-		if err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
-		items := make([]*orders.OrderItemCreate, len(o.Items))
-		for i, it := range o.Items {
-			items[i] = tx.OrderItem.Create().SetOrderID(o.ID).SetProductID(it.ProductID).
-				SetQuantity(it.Quantity).SetUnitPriceMinor(it.UnitPrice)
-		}
-		if err := tx.OrderItem.CreateBulk(items...).Exec(ctx); err != nil {
-			return fmt.Errorf("insert order items: %w", err)
-		}
-		return nil
-	})
+	return s.inTx(ctx, func(tx *orders.Tx) error { return s.createByHand(ctx, tx, o) })
 }
 
 // Get returns the order with its lines, or order.ErrNotFound.
@@ -108,30 +91,19 @@ func (s *Store) one(ctx context.Context, where ...predicate.Order) (order.Order,
 func (s *Store) Advance(ctx context.Context, owner string, from order.Step, o order.Order) error {
 	announced := false
 	err := s.inTx(ctx, func(tx *orders.Tx) error {
-		u := tx.Order.Update().
-			Where(entorder.ID(o.ID), entorder.LeaseOwner(owner), entorder.SagaStepEQ(entorder.SagaStep(from))).
-			SetStatus(entorder.Status(o.Status)).SetSagaStep(entorder.SagaStep(o.Step)).
-			SetRejectReason(string(o.Reason)).SetCancelReason(o.CancelReason).SetNillablePaymentID(o.PaymentID).
-			SetUpdateTime(updateTime(o))
-		if o.Total != nil {
-			u.SetTotalMinor(o.Total.Amount).SetCurrency(o.Total.Currency)
-		}
-		if o.Settled() {
-			u.ClearLeaseOwner().ClearLeaseExpiresAt()
-		}
-		n, err := u.Save(ctx)
+		changed, err := s.advanceByHand(ctx, tx, owner, from, o)
 		if err != nil {
 			return fmt.Errorf("advance order %s to %s: %w", o.ID, o.Step, err)
 		}
-		if n == 0 {
+		if !changed {
 			return order.ErrLeaseLost
 		}
 		if o.Priced() && pricedNow(from) {
-			if err := priceItems(ctx, tx, o); err != nil {
+			if err := s.priceItemsByHand(ctx, tx, o); err != nil {
 				return err
 			}
 		}
-		announced, err = announce(ctx, tx, from, o)
+		announced, err = s.announce(ctx, tx, from, o)
 		return err
 	})
 	if err == nil && announced {
@@ -158,17 +130,6 @@ func pricedNow(from order.Step) bool {
 		return true
 	}
 	return false
-}
-
-func priceItems(ctx context.Context, tx *orders.Tx, o order.Order) error {
-	for _, it := range o.Items {
-		err := tx.OrderItem.Update().Where(orderitem.OrderID(o.ID), orderitem.ProductID(it.ProductID)).
-			SetUnitPriceMinor(it.UnitPrice).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("price order item: %w", err)
-		}
-	}
-	return nil
 }
 
 // Unfinished lists orders whose saga is unsettled and whose lease is free at now, oldest first.
