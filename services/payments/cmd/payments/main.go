@@ -41,6 +41,10 @@ func setup(ctx context.Context, rt *service.Runtime) error {
 	if err := rt.FollowDeactivations(); err != nil {
 		return err
 	}
-	rpc.Register(rt.Server, rpc.New(payment.New(store.New(client, store.WithNotify(relay.Notify))), rt.Logger))
+	st, err := store.New(client, db.Dialect(), store.WithNotify(relay.Notify))
+	if err != nil {
+		return err
+	}
+	rpc.Register(rt.Server, rpc.New(payment.New(st), rt.Logger))
 	return nil
 }

@@ -50,7 +50,11 @@ func newFixture(t *testing.T) *fixture {
 		identity.Service("customers"), identity.Service("inventory"), identity.Service("notifications"),
 	})
 	db := dbtest.Open(t, dbtest.SQLite(t), migrate.Migrations)
-	h := rpc.New(payment.New(store.New(ent.NewClient(ent.Driver(db.Driver())))), telemetry.Discard())
+	st, err := store.New(ent.NewClient(ent.Driver(db.Driver())), db.Dialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rpc.New(payment.New(st), telemetry.Discard())
 	srv := env.Serve(t, "payments", func(s *server.Server) { rpc.Register(s, h) })
 	return &fixture{env: env, srv: srv}
 }

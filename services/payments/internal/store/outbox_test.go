@@ -30,7 +30,11 @@ func newOutboxFixture(t *testing.T, url string) outboxFixture {
 	db := dbtest.Open(t, url, migrate.Migrations)
 	client := ent.NewClient(ent.Driver(db.Driver()))
 	n := &atomic.Int32{}
-	return outboxFixture{fixture{ps: payment.New(store.New(client, store.WithNotify(func() { n.Add(1) }))), client: client}, n}
+	st, err := store.New(client, db.Dialect(), store.WithNotify(func() { n.Add(1) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return outboxFixture{fixture{ps: payment.New(st), client: client}, n}
 }
 
 // events returns the subjects of the order's outbox events, oldest first, checking each

@@ -13,13 +13,16 @@ import (
 
 	ent "mercato.dev/ent/payments"
 	entpayment "mercato.dev/ent/payments/payment"
+	"mercato.dev/services/kit/outbox"
 	"mercato.dev/services/payments/internal/payment"
 )
 
 // Store is the ent adapter of payment.Store.
 type Store struct {
-	client *ent.Client
-	notify func()
+	client  *ent.Client
+	dialect string
+	notify  func()
+	outbox  outbox.Inserter
 }
 
 var _ payment.Store = (*Store)(nil)
@@ -33,13 +36,17 @@ func WithNotify(notify func()) Option {
 	return func(s *Store) { s.notify = notify }
 }
 
-// New returns a store on client.
-func New(client *ent.Client, opts ...Option) *Store {
-	s := &Store{client: client, notify: func() {}}
+// New returns a store on client, whose database is of dialect (database.DB.Dialect).
+func New(client *ent.Client, dialect string, opts ...Option) (*Store, error) {
+	ins, err := outbox.NewInserter(dialect, "outbox_events")
+	if err != nil {
+		return nil, fmt.Errorf("payments store: %w", err)
+	}
+	s := &Store{client: client, dialect: dialect, notify: func() {}, outbox: ins}
 	for _, o := range opts {
 		o(s)
 	}
-	return s
+	return s, nil
 }
 
 // Create inserts p unless its order has a payment, in which case it returns that payment,
@@ -53,17 +60,12 @@ func (s *Store) Create(ctx context.Context, p payment.Payment) (payment.Payment,
 		created bool
 	)
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
-		row, err := tx.Payment.Create().
-			SetID(p.ID).SetOrderID(p.OrderID).SetCustomerID(p.CustomerID).
-			SetAmountMinor(p.Amount.AmountMinor).SetCurrency(p.Amount.Currency).
-			SetPaymentMethod(p.Method).SetStatus(toStatus(p.Status)).
-			SetNillableDeclineReason(toReason(p.DeclineReason)).
-			Save(ctx)
+		row, err := s.insert(ctx, tx, p)
 		if err != nil {
 			return err
 		}
 		out, created = toPayment(row), true
-		return announce(ctx, tx, out)
+		return s.announce(ctx, tx, out)
 	})
 	if created && err == nil {
 		s.notify()
@@ -101,7 +103,7 @@ func (s *Store) Void(ctx context.Context, orderID uuid.UUID) (payment.Payment, e
 		if !voided {
 			return nil
 		}
-		return announce(ctx, tx, out)
+		return s.announce(ctx, tx, out)
 	})
 	if err != nil {
 		return payment.Payment{}, fmt.Errorf("void payment of order %s: %w", orderID, err)
@@ -161,6 +163,7 @@ func notFound(err error) error {
 	return err
 }
 
+// isUnique: err is a unique index's refusal, from ent or from a statement written by hand.
 func isUnique(err error) bool {
-	return ent.IsConstraintError(err) && sqlgraph.IsUniqueConstraintError(err)
+	return sqlgraph.IsUniqueConstraintError(err)
 }

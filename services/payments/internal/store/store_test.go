@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -25,7 +26,11 @@ func newFixture(t *testing.T, url string) fixture {
 	t.Helper()
 	db := dbtest.Open(t, url, migrate.Migrations)
 	client := ent.NewClient(ent.Driver(db.Driver()))
-	return fixture{ps: payment.New(store.New(client)), client: client}
+	st, err := store.New(client, db.Dialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{ps: payment.New(st), client: client}
 }
 
 // warm opens n pooled connections, so that n calls started together overlap in the database
@@ -151,6 +156,10 @@ func TestLookups(t *testing.T) {
 		byOrder, err := f.ps.ByOrder(t.Context(), req.OrderID)
 		if err != nil || byOrder.ID != p.ID || byOrder.CustomerID != req.CustomerID || byOrder.Method != "pm_card_visa" || byOrder.Amount != req.Amount {
 			t.Errorf("by order: %+v, %v", byOrder, err)
+		}
+		// The answer of the call that wrote the row is the row as stored, field for field.
+		if byID, err := f.ps.ByID(t.Context(), p.ID); err != nil || fmt.Sprint(byID) != fmt.Sprint(p) || fmt.Sprint(byOrder) != fmt.Sprint(p) {
+			t.Errorf("stored %+v (%v)\nby order %+v\nanswered %+v", byID, err, byOrder, p)
 		}
 		if _, err := f.ps.ByID(t.Context(), uuid.New()); !errors.Is(err, payment.ErrNotFound) {
 			t.Errorf("unknown id: %v", err)
