@@ -5,7 +5,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
+	entdialect "entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/google/uuid"
@@ -22,20 +24,32 @@ var _ notification.Store = (*Store)(nil)
 // Store is the ent adapter of notification.Store.
 type Store struct {
 	client *notifications.Client
+	drv    entdialect.Driver
+	insert string // Insert's statement, in the database's dialect
 }
 
 // New returns a store on an open, migrated database.
 func New(db *database.DB) *Store {
-	return &Store{client: notifications.NewClient(notifications.Driver(db.Driver()))}
+	ph := []string{"?1", "?2", "?3", "?4", "?5", "?6", "?7", "?8"}
+	if db.Dialect() == entdialect.Postgres {
+		ph = []string{"$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"}
+	}
+	return &Store{
+		client: notifications.NewClient(notifications.Driver(db.Driver())),
+		drv:    db.Driver(),
+		insert: `INSERT INTO "notifications" ("id", "create_time", "event_id", "customer_id", "order_id", "kind", "subject", "body") VALUES (` +
+			strings.Join(ph, ", ") + `)`,
+	}
 }
 
 // Insert stores n; the unique event ID turns a second insert for the same event into
-// created=false. It runs outside any transaction, so a refused insert aborts nothing else.
+// created=false. It runs outside any transaction, so a refused insert aborts nothing else. The
+// statement is the insert ent writes, written by hand: ent's builders were 12 % of
+// notifications' CPU under CreateOrder (profile at c=16: 37 of 310 µs per order), a third of
+// what the insert itself cost.
 func (s *Store) Insert(ctx context.Context, n notification.Notification) (bool, error) {
-	err := s.client.Notification.Create().
-		SetID(n.ID).SetEventID(n.EventID).SetCustomerID(n.CustomerID).SetOrderID(n.OrderID).
-		SetKind(string(n.Kind)).SetSubject(n.Subject).SetBody(n.Body).SetCreateTime(n.CreateTime).
-		Exec(ctx)
+	err := s.drv.Exec(ctx, s.insert,
+		[]any{n.ID, n.CreateTime, n.EventID, n.CustomerID, n.OrderID, string(n.Kind), n.Subject, n.Body}, nil)
 	switch {
 	case err == nil:
 		return true, nil
