@@ -3,8 +3,10 @@
 //
 // The lease statements (claim, renew, release) are written with ent's dialect-aware SQL
 // builder rather than the generated update builders, so that taking or renewing a lease does
-// not touch update_time: the order did not change. Every other write goes through ent, one
-// transaction per state change (where the outbox event row will be written too).
+// not touch update_time: the order did not change. The saga's two writes per order, Create and
+// Advance, are statements written by hand (byhand.go: the statements ent writes, without its
+// builders), one transaction per state change with the outbox event row (outbox.Inserter);
+// the rest goes through ent.
 package store
 
 import (
