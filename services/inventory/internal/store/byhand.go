@@ -3,14 +3,14 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
 	"github.com/google/uuid"
 
+	"mercato.dev/ent/database"
 	ent "mercato.dev/ent/inventory"
+	"mercato.dev/ent/inventory/orderhold"
 	"mercato.dev/ent/inventory/reservation"
 	"mercato.dev/services/inventory/internal/stock"
 )
@@ -23,24 +23,6 @@ import (
 // (UUIDv7 IDs, the time mixin's times, the enum defaults), in the same transaction; the tests
 // run the same behaviour against both paths.
 
-// placeholders returns n placeholders from the i-th (1-based) on: "?, ?" on SQLite, "$i, $i+1"
-// on PostgreSQL.
-func (s *Store) placeholders(i, n int) string {
-	var b strings.Builder
-	for k := range n {
-		if k > 0 {
-			b.WriteString(", ")
-		}
-		if s.drv.Dialect() == dialect.Postgres {
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i + k))
-		} else {
-			b.WriteByte('?')
-		}
-	}
-	return b.String()
-}
-
 // holdOrder is holdOrder (see there) by hand: the insert, and ent's read on a conflict.
 func (s *Store) holdOrder(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) (first, released bool, err error) {
 	if s.drv == nil {
@@ -48,7 +30,7 @@ func (s *Store) holdOrder(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) (f
 	}
 	now := time.Now()
 	res, err := tx.ExecContext(ctx, `INSERT INTO "order_holds" ("id", "state", "create_time", "update_time") VALUES (`+
-		s.placeholders(1, 4)+`) ON CONFLICT ("id") DO NOTHING`, orderID, "reserved", now, now)
+		database.NewArgs(s.drv.Dialect()).List(4)+`) ON CONFLICT ("id") DO NOTHING`, orderID, string(orderhold.DefaultState), now, now)
 	if err != nil {
 		return false, false, err
 	}
@@ -63,7 +45,7 @@ func (s *Store) holdOrder(ctx context.Context, tx *ent.Tx, orderID uuid.UUID) (f
 	if err != nil {
 		return false, false, err
 	}
-	return false, hold.State == "released", nil
+	return false, hold.State == orderhold.StateReleased, nil
 }
 
 // takeStock is takeStock (see there) by hand: the prices read, the reservation rows in one
@@ -80,6 +62,7 @@ func (s *Store) takeStock(ctx context.Context, tx *ent.Tx, orderID uuid.UUID, it
 	rows := make([]*ent.Reservation, len(items))
 	const cols = 9
 	args := make([]any, 0, cols*len(items))
+	a := database.NewArgs(s.drv.Dialect())
 	var q strings.Builder
 	q.WriteString(`INSERT INTO "reservations" ("id", "create_time", "update_time", "order_id", "product_id", "quantity", "state", "unit_price_minor", "currency") VALUES `)
 	for i, it := range items {
@@ -90,14 +73,15 @@ func (s *Store) takeStock(ctx context.Context, tx *ent.Tx, orderID uuid.UUID, it
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(" + s.placeholders(len(args)+1, cols) + ")")
+		q.WriteString("(" + a.List(cols) + ")")
 		args = append(args, row.ID, now, now, orderID, it.ProductID, it.Quantity, string(row.State), p.AmountMinor, p.Currency)
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 		return nil, err
 	}
-	update := `UPDATE "products" SET "update_time" = ` + s.placeholders(1, 1) + `, "available" = "available" - ` + s.placeholders(2, 1) +
-		`, "version" = "version" + 1 WHERE "id" = ` + s.placeholders(3, 1) + ` AND "available" >= ` + s.placeholders(4, 1)
+	a = database.NewArgs(s.drv.Dialect())
+	update := `UPDATE "products" SET "update_time" = ` + a.Next() + `, "available" = "available" - ` + a.Next() +
+		`, "version" = "version" + 1 WHERE "id" = ` + a.Next() + ` AND "available" >= ` + a.Next()
 	var short []stock.Item
 	for _, it := range items {
 		res, err := tx.ExecContext(ctx, update, now, it.Quantity, it.ProductID, it.Quantity)
@@ -125,7 +109,7 @@ func (s *Store) productPrices(ctx context.Context, tx *ent.Tx, items []stock.Ite
 		args[i] = it.ProductID
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT "id", "price_minor", "currency" FROM "products" WHERE "id" IN (`+
-		s.placeholders(1, len(items))+`)`, args...)
+		database.NewArgs(s.drv.Dialect()).List(len(items))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}

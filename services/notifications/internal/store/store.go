@@ -5,7 +5,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	entdialect "entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -30,15 +29,11 @@ type Store struct {
 
 // New returns a store on an open, migrated database.
 func New(db *database.DB) *Store {
-	ph := []string{"?1", "?2", "?3", "?4", "?5", "?6", "?7", "?8"}
-	if db.Dialect() == entdialect.Postgres {
-		ph = []string{"$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8"}
-	}
 	return &Store{
 		client: notifications.NewClient(notifications.Driver(db.Driver())),
 		drv:    db.Driver(),
 		insert: `INSERT INTO "notifications" ("id", "create_time", "event_id", "customer_id", "order_id", "kind", "subject", "body") VALUES (` +
-			strings.Join(ph, ", ") + `)`,
+			database.NewArgs(db.Dialect()).List(8) + `)`,
 	}
 }
 

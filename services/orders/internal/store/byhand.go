@@ -3,12 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
-	"entgo.io/ent/dialect"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 
+	"mercato.dev/ent/database"
 	"mercato.dev/ent/orders"
 	"mercato.dev/ent/orders/orderitem"
 
@@ -25,38 +24,12 @@ import (
 // check (lengths, enums) was checked where the order was made (protovalidate, package order),
 // and the database's own constraints still hold.
 
-// sqlArgs builds a statement's placeholders in the store's dialect.
-type sqlArgs struct {
-	postgres bool
-	n        int
-}
-
-func (s *Store) args() *sqlArgs { return &sqlArgs{postgres: s.dialect == dialect.Postgres} }
-
-// next returns the next placeholder: ?N on SQLite, $N on PostgreSQL.
-func (a *sqlArgs) next() string {
-	a.n++
-	if a.postgres {
-		return "$" + strconv.Itoa(a.n)
-	}
-	return "?" + strconv.Itoa(a.n)
-}
-
-// list returns the next n placeholders, comma-separated.
-func (a *sqlArgs) list(n int) string {
-	ps := make([]string, n)
-	for i := range ps {
-		ps[i] = a.next()
-	}
-	return strings.Join(ps, ", ")
-}
-
 // createByHand is Create's transaction: the order, then its lines in one insert.
 func (s *Store) createByHand(ctx context.Context, tx *orders.Tx, o order.Order) error {
-	a := s.args()
+	a := database.NewArgs(s.dialect)
 	_, err := tx.ExecContext(ctx, `INSERT INTO "orders" ("id", "create_time", "update_time", "customer_id", "idempotency_key", `+
 		`"request_hash", "status", "total_minor", "currency", "saga_step", "lease_owner", "lease_expires_at", "attempts", `+
-		`"payment_method") VALUES (`+a.list(14)+`)`,
+		`"payment_method") VALUES (`+a.List(14)+`)`,
 		o.ID, o.CreateTime, o.UpdateTime, o.CustomerID, o.IdempotencyKey,
 		o.RequestHash, string(o.Status), 0, unpriced, string(o.Step), o.Lease.Owner, o.Lease.ExpiresAt, 0,
 		o.PaymentMethod)
@@ -66,7 +39,7 @@ func (s *Store) createByHand(ctx context.Context, tx *orders.Tx, o order.Order) 
 	if err != nil {
 		return fmt.Errorf("insert order: %w", err)
 	}
-	a = s.args()
+	a = database.NewArgs(s.dialect)
 	var q strings.Builder
 	args := make([]any, 0, 5*len(o.Items))
 	q.WriteString(`INSERT INTO "order_items" ("id", "product_id", "quantity", "unit_price_minor", "order_id") VALUES `)
@@ -74,7 +47,7 @@ func (s *Store) createByHand(ctx context.Context, tx *orders.Tx, o order.Order) 
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(" + a.list(5) + ")")
+		q.WriteString("(" + a.List(5) + ")")
 		args = append(args, orderitem.DefaultID(), it.ProductID, it.Quantity, it.UnitPrice, o.ID)
 	}
 	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
@@ -85,14 +58,14 @@ func (s *Store) createByHand(ctx context.Context, tx *orders.Tx, o order.Order) 
 
 // advanceByHand is Advance's guarded update of the order; it reports whether it changed it.
 func (s *Store) advanceByHand(ctx context.Context, tx *orders.Tx, owner string, from order.Step, o order.Order) (bool, error) {
-	a := s.args()
+	a := database.NewArgs(s.dialect)
 	var q strings.Builder
 	args := make([]any, 0, 12)
 	set := func(col string, v any) {
 		if len(args) > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString(`"` + col + `" = ` + a.next())
+		q.WriteString(`"` + col + `" = ` + a.Next())
 		args = append(args, v)
 	}
 	q.WriteString(`UPDATE "orders" SET `)
@@ -111,7 +84,7 @@ func (s *Store) advanceByHand(ctx context.Context, tx *orders.Tx, owner string, 
 	if o.Settled() {
 		q.WriteString(`, "lease_owner" = NULL, "lease_expires_at" = NULL`)
 	}
-	q.WriteString(` WHERE "id" = ` + a.next() + ` AND "lease_owner" = ` + a.next() + ` AND "saga_step" = ` + a.next())
+	q.WriteString(` WHERE "id" = ` + a.Next() + ` AND "lease_owner" = ` + a.Next() + ` AND "saga_step" = ` + a.Next())
 	args = append(args, o.ID, owner, string(from))
 	res, err := tx.ExecContext(ctx, q.String(), args...)
 	if err != nil {
@@ -123,8 +96,8 @@ func (s *Store) advanceByHand(ctx context.Context, tx *orders.Tx, owner string, 
 
 // priceItemsByHand is priceItems: each line's unit price, from the reservation.
 func (s *Store) priceItemsByHand(ctx context.Context, tx *orders.Tx, o order.Order) error {
-	a := s.args()
-	update := `UPDATE "order_items" SET "unit_price_minor" = ` + a.next() + ` WHERE "order_id" = ` + a.next() + ` AND "product_id" = ` + a.next()
+	a := database.NewArgs(s.dialect)
+	update := `UPDATE "order_items" SET "unit_price_minor" = ` + a.Next() + ` WHERE "order_id" = ` + a.Next() + ` AND "product_id" = ` + a.Next()
 	for _, it := range o.Items {
 		if _, err := tx.ExecContext(ctx, update, it.UnitPrice, o.ID, it.ProductID); err != nil {
 			return fmt.Errorf("price order item: %w", err)

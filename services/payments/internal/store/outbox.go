@@ -3,12 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	"entgo.io/ent/dialect"
-
+	"mercato.dev/ent/database"
 	ent "mercato.dev/ent/payments"
 	"mercato.dev/services/payments/internal/payment"
 	"mercato.dev/services/payments/internal/paymentevents"
@@ -38,16 +35,8 @@ func (s *Store) insert(ctx context.Context, tx *ent.Tx, p payment.Payment) (*ent
 	if reason != nil {
 		row.DeclineReason = *reason
 	}
-	ph := "?"
-	if s.dialect == dialect.Postgres {
-		ph = "$"
-	}
-	var marks []string
-	for i := range 10 {
-		marks = append(marks, ph+strconv.Itoa(i+1))
-	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO "payments" ("id", "create_time", "update_time", "order_id", "customer_id", `+
-		`"amount_minor", "currency", "payment_method", "status", "decline_reason") VALUES (`+strings.Join(marks, ", ")+`)`,
+		`"amount_minor", "currency", "payment_method", "status", "decline_reason") VALUES (`+database.NewArgs(s.dialect).List(10)+`)`,
 		row.ID, now, now, row.OrderID, row.CustomerID, row.AmountMinor, row.Currency, row.PaymentMethod, string(row.Status), reason)
 	if err != nil {
 		return nil, err
