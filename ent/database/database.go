@@ -138,6 +138,9 @@ func Open(ctx context.Context, url string, migrations Migrations, opts ...Option
 	if err != nil {
 		return nil, err
 	}
+	if err := t.checkNotHeld(ctx); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	if err := t.migrateRetrying(ctx, db, migrations, o.logger); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -182,6 +185,35 @@ func (t target) open() (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// checkNotHeld fails within checkHeldWait when another process holds the SQLite database (see
+// sqliteExclusive), where the pools would wait out the busy timeout and the migration's
+// retries, 40 s, before failing with "database is locked". Within this process a reader waits
+// only while a connection turns a fresh database to WAL, for milliseconds.
+func (t target) checkNotHeld(ctx context.Context) error {
+	if t.path == "" {
+		return nil
+	}
+	db, err := t.sqlOpen(t.path + "?" + sqliteExclusive + "&_pragma=busy_timeout(" + checkHeldWait + ")")
+	if err != nil {
+		return fmt.Errorf("open %s: %w", t, err)
+	}
+	defer db.Close()
+	var version int64
+	err = db.QueryRowContext(ctx, "PRAGMA schema_version").Scan(&version)
+	switch {
+	case err == nil:
+		return nil
+	case Classify(err) == Conflict:
+		return fmt.Errorf("open %s: the database is in use by another process (a SQLite database "+
+			"is held by one process at a time; stop the other one or give this one its own file): %w", t, err)
+	default:
+		return fmt.Errorf("open %s: %w", t, err)
+	}
+}
+
+// checkHeldWait is how long checkNotHeld waits for the database's lock, in milliseconds.
+const checkHeldWait = "2000"
 
 // sqlOpen opens a pool on dsn; SQLite connections cache their prepared statements.
 func (t target) sqlOpen(dsn string) (*sql.DB, error) {

@@ -235,9 +235,22 @@ func (p *Platform) IdleRSS() (map[string]int64, error) {
 }
 
 // StartTime starts a second instance of svc beside the running one — same binary, data
-// directory, database (already migrated) and Workload API, its own free ports, no registration
-// with the control plane — and measures exec to the first 200 on its /readyz; then stops it.
+// directory and Workload API, its own free ports and SQLite database (already migrated), no
+// registration with the control plane — and measures exec to the first 200 on its /readyz;
+// then stops it. The database is its own because a SQLite database is held by one process at
+// a time; the first call migrates it with a start that is not measured.
 func (p *Platform) StartTime(ctx context.Context, svc string) (time.Duration, error) {
+	db := filepath.Join(p.Data, "start-time", svc, svc+".db")
+	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+		if _, err := p.start(ctx, svc, db); err != nil {
+			return 0, fmt.Errorf("migrating %s: %w", db, err)
+		}
+	}
+	return p.start(ctx, svc, db)
+}
+
+// start is StartTime's start of svc on the SQLite database db.
+func (p *Platform) start(ctx context.Context, svc, db string) (time.Duration, error) {
 	addrs, err := freeAddrs(2)
 	if err != nil {
 		return 0, err
@@ -247,7 +260,7 @@ func (p *Platform) StartTime(ctx context.Context, svc string) (time.Duration, er
 	env := append(CleanEnv(), p.Env...)
 	env = append(env, "MERCATO_DATA="+p.Data, "SPIFFE_ENDPOINT_SOCKET=unix://"+filepath.Join(p.Data, "spiffe", "agent.sock"),
 		"NATS_URL=nats://"+p.lookup("BROKER_ADDR", "127.0.0.1:4333"), "XDS_REGISTRATION_ADDR=off",
-		up+"_ADDR="+addr, up+"_ADMIN_ADDR="+admin, "DEREGISTER_GRACE=0s")
+		up+"_ADDR="+addr, up+"_ADMIN_ADDR="+admin, up+"_DATABASE_URL=sqlite://"+db, "DEREGISTER_GRACE=0s")
 	cmd := exec.Command(filepath.Join(p.Root, "bin", svc))
 	cmd.Env = env
 	var out bytes.Buffer

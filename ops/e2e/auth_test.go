@@ -15,9 +15,9 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // reads the customers' signing key to mint expired and mis-addressed tokens
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 	"google.golang.org/protobuf/proto"
-	_ "modernc.org/sqlite" // reads the customers' signing key to mint expired and mis-addressed tokens
 
 	customersv1 "mercato.dev/proto/gen/go/mercato/customers/v1"
 	"mercato.dev/proto/gen/go/mercato/customers/v1/customersv1connect"
@@ -384,18 +384,18 @@ func productExists(t *testing.T, a *api, sku string) bool {
 }
 
 // signingKey reads the private key that signed token from the customers' database (the test
-// owns that database file), to mint tokens that differ from a real one in one claim only.
+// owns that database), to mint tokens that differ from a real one in one claim only.
 func signingKey(t *testing.T, p *platform, token string) (string, *ecdsa.PrivateKey) {
 	t.Helper()
 	header, _ := jwtParts(t, token)
 	kid, _ := header["kid"].(string)
-	db, err := sql.Open("sqlite", strings.TrimPrefix(p.customersDB, "sqlite://"))
+	db, err := sql.Open("pgx", p.customersDB)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
 	var pemText string
-	if err := db.QueryRow(`SELECT private_key_pem FROM signing_keys WHERE kid = ?`, kid).Scan(&pemText); err != nil {
+	if err := db.QueryRowContext(t.Context(), `SELECT private_key_pem FROM signing_keys WHERE kid = $1`, kid).Scan(&pemText); err != nil {
 		t.Fatalf("signing key %s in the customers database: %v", kid, err)
 	}
 	block, _ := pem.Decode([]byte(pemText))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/spiffe/go-spiffe/v2/spiffeid"
 
+	"mercato.dev/ent/dbtest"
 	"mercato.dev/ops/stack"
 	inventoryv1 "mercato.dev/proto/gen/go/mercato/inventory/v1"
 	moneyv1 "mercato.dev/proto/gen/go/mercato/money/v1"
@@ -76,8 +77,8 @@ type platform struct {
 
 	webAddr string // where TestStorefrontInBrowser serves the storefront; its origin is allowed (CORS)
 
-	inventoryDB string // shared by every inventory instance (SQLite, WAL)
-	customersDB string // read by the JWT test for the signing key
+	inventoryDB string // shared by every inventory instance (PostgreSQL: a SQLite file has one process)
+	customersDB string // read by the JWT test for the signing key while customers runs (PostgreSQL)
 
 	adminToken  string
 	seedProduct *inventoryv1.Product
@@ -218,9 +219,11 @@ func startPlatform(tb testing.TB) *platform {
 	}, p.collector.env(exportProtocol["xds"]))})
 	step("xds ready")
 
-	dbDir := tb.TempDir()
-	p.inventoryDB = "sqlite://" + filepath.Join(dbDir, "inventory.db")
-	p.customersDB = "sqlite://" + filepath.Join(dbDir, "customers.db")
+	// Inventory runs as several replicas (TestEndpointChurn) and the JWT test reads customers'
+	// signing keys while customers runs: both on PostgreSQL, as replicas are deployed (a SQLite
+	// database is held by the one process that opened it). The other services keep SQLite.
+	p.inventoryDB = dbtest.Postgres(tb)
+	p.customersDB = dbtest.Postgres(tb)
 	extra := map[string]map[string]string{
 		"customers": {
 			"CUSTOMERS_DATABASE_URL":   p.customersDB,

@@ -412,7 +412,7 @@ func (rep report) commands(w func(string, ...any)) {
 	w("- CPU: utime+stime from `/proc/<pid>/stat` of the launcher and every descendant (issuer, xds, five services, edge) before the step and after it, once `outbox_backlog_events` of orders and payments is 0 and `events_handled_total` of notifications has grown by the orders answered; divided by successful calls. The drain wait polls those `/metrics` every 50 ms (its cost is included).\n")
 	w("- Open loop: request k due at start + k/rate; latency from that time; at most 256 outstanding, a request due beyond that counts as an error (`not_sent_overload`).\n")
 	w("- Lag: for each order of the 300/s step, the notification's `create_time` (recorded by notifications) minus the order's `update_time` (the transaction that wrote its event to the outbox), paired through `ListNotifications`.\n")
-	w("- Start: a second instance of each service (`<tree>/bin/<service>`) with the running platform's data directory, database and Workload API, its own free ports and `XDS_REGISTRATION_ADDR=off`; exec to the first 200 of `/readyz`, polled every 1 ms; 3 times each, in the first SQLite round.\n")
+	w("- Start: a second instance of each service (`<tree>/bin/<service>`) with the running platform's data directory and Workload API, its own free ports, its own SQLite database (`<SERVICE>_DATABASE_URL`, migrated by a first start that is not measured: a SQLite database is held by one process) and `XDS_REGISTRATION_ADDR=off`; exec to the first 200 of `/readyz`, polled every 1 ms; 3 times each, in the first SQLite round.\n")
 	w("- RssAnon: `/proc/<pid>/status` of each process, 2 s after the platform was ready and seeded.\n")
 	for _, g := range rep.gobench {
 		w("- %s: `%s`.\n", g.name, g.command)

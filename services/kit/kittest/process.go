@@ -169,6 +169,10 @@ func (p *Process) Kill() {
 	<-p.exited
 }
 
+// Stop ends the process with SIGTERM and waits for its graceful shutdown (SIGKILL after 15 s,
+// failing the test).
+func (p *Process) Stop() { p.stop() }
+
 // Exited is closed when the process has exited (for fault-injection tests where it kills itself).
 func (p *Process) Exited() <-chan struct{} { return p.exited }
 

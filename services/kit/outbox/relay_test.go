@@ -314,7 +314,9 @@ func TestRelayCrashBetweenPublishAndMarkSent(t *testing.T) {
 	_, js := broker.Connect(t, asOrders)
 	ensureOrdersStreams(t, js)
 	_, inspect := broker.Inspect(t)
-	url := dbtest.SQLite(t)
+	// Two relay processes share the database: PostgreSQL (a SQLite database is held by one
+	// process at a time).
+	url := dbtest.Postgres(t)
 	f := newFixture(t, url)
 	evs := testEvents(40, events.OrderConfirmed, time.Now())
 	f.insert(t, evs...)

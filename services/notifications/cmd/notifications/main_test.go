@@ -26,7 +26,8 @@ func TestBinaryServesRecordedNotifications(t *testing.T) {
 	t.Parallel()
 	dbtest.Each(t, func(t *testing.T, url string) {
 		ctx := t.Context()
-		svc := notification.NewService(store.New(dbtest.Open(t, url, migrate.Migrations)), nil)
+		db := dbtest.Open(t, url, migrate.Migrations)
+		svc := notification.NewService(store.New(db), nil)
 		customer := uuid.New()
 		var events []uuid.UUID
 		for range 3 {
@@ -36,6 +37,12 @@ func TestBinaryServesRecordedNotifications(t *testing.T) {
 				t.Fatal(err)
 			}
 			events = append([]uuid.UUID{n.EventID}, events...) // newest first
+		}
+
+		// The binary opens the database next; the test lets it go first (a SQLite database is
+		// held by one process at a time).
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
 		}
 
 		env := kittest.Start(t, []spiffeid.ID{identity.Edge, identity.Service("orders")})
