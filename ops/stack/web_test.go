@@ -86,8 +86,28 @@ func TestLocalSharesTheCores(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("GOMAXPROCS", "")
+	t.Setenv("GODEBUG", "")
 	components, _ := Local(root, t.TempDir(), addrs)
-	if len(components) != 1 || !slices.ContainsFunc(components[0].Env, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }) {
-		t.Fatalf("components %+v: want orders with GOMAXPROCS in its environment", components)
+	if len(components) != 1 || !slices.ContainsFunc(components[0].Env, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }) ||
+		!slices.Contains(components[0].Env, "GODEBUG=schedtrace=2147483647") {
+		t.Fatalf("components %+v: want orders with GOMAXPROCS and GODEBUG in its environment", components)
+	}
+}
+
+// Every process gets GODEBUG=schedtrace at its largest period (sysmon never sleeps deeply), with
+// the launcher caller's own GODEBUG settings kept; a caller that set schedtrace keeps theirs.
+func TestLocalKeepsSysmonAwake(t *testing.T) {
+	for _, tt := range []struct {
+		set  string
+		want []string
+	}{
+		{"", []string{"GODEBUG=schedtrace=2147483647"}},
+		{"http2debug=1", []string{"GODEBUG=http2debug=1,schedtrace=2147483647"}},
+		{"gctrace=1, schedtrace=1000", nil},
+		{"schedtrace=0", nil},
+	} {
+		if got := godebugEnv(tt.set); !slices.Equal(got, tt.want) {
+			t.Errorf("godebugEnv(%q) = %v, want %v", tt.set, got, tt.want)
+		}
 	}
 }
